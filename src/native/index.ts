@@ -1,0 +1,113 @@
+// The native addon's public API: fds, UNIX sockets with SCM_RIGHTS, eventfd, memfd, mmap, FdWatcher.
+// Wraps build/vfio_native.node (src/native/*.cc); system call semantics as in the Linux man pages.
+//
+// Conventions: setup calls throw NativeError; hot-path calls (sendmsg, sendmsgv, recvmsg, read,
+// write, accept, pollWait, eventfdRead/Write, pread/pwrite) return -errno (e.g. -11 for EAGAIN)
+// and allocate nothing. Every fd the addon creates is O_CLOEXEC; sockets are O_NONBLOCK.
+// Wrong argument types throw TypeError/RangeError (bugs, not system errors).
+
+import { binding } from './binding.js';
+
+export { NativeError } from './native-error.js';
+export { FdWatcher, type FdWatcherCallback, type FdWatcherConstructor } from './fd-watcher.js';
+export type { NativeBinding } from './binding.js';
+
+// poll(2) bits for pollWait and FdWatcher.
+export const POLLIN: number = binding.POLLIN;
+export const POLLPRI: number = binding.POLLPRI;
+export const POLLOUT: number = binding.POLLOUT;
+export const POLLERR: number = binding.POLLERR;
+export const POLLHUP: number = binding.POLLHUP;
+export const POLLNVAL: number = binding.POLLNVAL;
+export const POLLRDHUP: number = binding.POLLRDHUP;
+// eventfd(2) flags.
+export const EFD_SEMAPHORE: number = binding.EFD_SEMAPHORE;
+export const EFD_CLOEXEC: number = binding.EFD_CLOEXEC;
+export const EFD_NONBLOCK: number = binding.EFD_NONBLOCK;
+/** Most fds one sendmsg may carry (SCM_MAX_FD). */
+export const SCM_MAX_FD = 253;
+
+/** A connected AF_UNIX SOCK_STREAM pair, both ends O_NONBLOCK|O_CLOEXEC. */
+export const socketpair: () => [number, number] = binding.socketpair;
+/**
+ * socket+bind+listen on a UNIX path (a leading '\0' selects the abstract namespace); nonblocking,
+ * CLOEXEC. backlog defaults to SOMAXCONN. An existing file fails with EADDRINUSE: stale-file
+ * handling is the caller's job.
+ */
+export const unixListen: (path: string, backlog?: number) => number = binding.unixListen;
+/**
+ * A connected, nonblocking, CLOEXEC socket. Throws NativeError ECONNREFUSED/ENOENT, or EAGAIN when
+ * the listener's backlog is full (nothing was queued; retry later, the event loop never blocks).
+ */
+export const unixConnect: (path: string) => number = binding.unixConnect;
+/** accept4(NONBLOCK|CLOEXEC): the new fd, or -errno (-EAGAIN when no connection is pending). */
+export const accept: (listenFd: number) => number = binding.accept;
+/** Closes fd. EINTR is ignored (Linux has released the fd); EBADF throws, catching double closes. */
+export const close: (fd: number) => void = binding.close;
+/** fcntl(F_DUPFD_CLOEXEC): a new fd for the same file. */
+export const dup: (fd: number) => number = binding.dup;
+/** Sets or clears O_NONBLOCK. */
+export const setNonBlocking: (fd: number, on: boolean) => void = binding.setNonBlocking;
+/** Whether fd is an open descriptor (fcntl F_GETFD does not fail with EBADF). */
+export const fdIsOpen: (fd: number) => boolean = binding.fdIsOpen;
+
+/**
+ * One sendmsg(MSG_NOSIGNAL) of buf with `fds` as SCM_RIGHTS (at most SCM_MAX_FD, else -EINVAL;
+ * fds need at least one byte of data to travel). Returns bytes sent (possibly short) or -errno.
+ * The fds stay open here: the receiver gets its own copies.
+ */
+export const sendmsg: (fd: number, buf: Uint8Array, fds?: readonly number[]) => number = binding.sendmsg;
+/** sendmsg with an iovec: e.g. a header and a payload in one system call, without copying. */
+export const sendmsgv: (fd: number, bufs: readonly Uint8Array[], fds?: readonly number[]) => number =
+  binding.sendmsgv;
+/**
+ * One recvmsg(MSG_CMSG_CLOEXEC) into buf[offset, offset+length). Returns bytes (0 = EOF) or
+ * -errno. Writes the number of received fds to fdsOut[0] and the fds to fdsOut[1..]: the caller
+ * owns them and must take or close each. If more fds arrived than fdsOut has room for, or the
+ * kernel truncated the control data, every fd that arrived is closed, fdsOut[0] is 0 and the
+ * result is -EMSGSIZE (90); the bytes of that call are lost too, so treat the stream as broken.
+ */
+export const recvmsg: (fd: number, buf: Uint8Array, offset: number, length: number, fdsOut: Int32Array) => number =
+  binding.recvmsg;
+/**
+ * ppoll on one fd, blocking the calling thread for up to timeoutNs nanoseconds (negative:
+ * forever). Returns revents (0 on timeout) or -errno. For busy-polling after a reply on a hot path.
+ */
+export const pollWait: (fd: number, events: number, timeoutNs: number) => number = binding.pollWait;
+/** One read(2) into buf[offset, offset+length) (defaults: all of buf): bytes, 0 at EOF, or -errno. */
+export const read: (fd: number, buf: Uint8Array, offset?: number, length?: number) => number = binding.read;
+/** One write(2) from buf[offset, offset+length) (defaults: all of buf): bytes or -errno. */
+export const write: (fd: number, buf: Uint8Array, offset?: number, length?: number) => number = binding.write;
+
+/** eventfd(2); flags default to EFD_CLOEXEC|EFD_NONBLOCK (add EFD_SEMAPHORE for counting reads). */
+export const eventfd: (initval?: number, flags?: number) => number = binding.eventfd;
+/** Adds value (default 1) to the counter: 0 or -errno (-EAGAIN if it would overflow). */
+export const eventfdWrite: (fd: number, value?: number | bigint) => number = binding.eventfdWrite;
+/** Reads and resets the counter (or takes 1 with EFD_SEMAPHORE): the value as a bigint, or -errno as a number. */
+export const eventfdRead: (fd: number) => bigint | number = binding.eventfdRead;
+
+/** memfd_create(name, MFD_CLOEXEC) sized to `size` bytes (default 0). */
+export const memfdCreate: (name: string, size?: number) => number = binding.memfdCreate;
+/** ftruncate(2). */
+export const ftruncate: (fd: number, size: number | bigint) => void = binding.ftruncate;
+/** fstat(2)'s st_size. */
+export const fstatSize: (fd: number) => number = binding.fstatSize;
+/** pread(2) filling buf, looping on short reads: bytes read (short only at EOF) or -errno. */
+export const pread: (fd: number, buf: Uint8Array, position: number | bigint) => number = binding.pread;
+/** pwrite(2) of all of buf, looping on short writes: bytes written or -errno. */
+export const pwrite: (fd: number, buf: Uint8Array, position: number | bigint) => number = binding.pwrite;
+
+/**
+ * mmap(MAP_SHARED) of [offset, offset+length) of fd as an external ArrayBuffer (read-only unless
+ * writable; offset page-aligned; at most Node's buffer limit, 4 GiB). The mapping keeps the file
+ * alive, so fd may be closed afterwards. Unmapped by munmap() or, failing that, when collected.
+ */
+export const mmap: (fd: number, offset: number, length: number, writable: boolean) => ArrayBuffer = binding.mmap;
+/**
+ * Detaches the buffer (byteLength becomes 0, views become empty) and unmaps it. A second call is a
+ * no-op; a buffer not from mmap() throws TypeError.
+ */
+export const munmap: (ab: ArrayBuffer) => void = binding.munmap;
+
+/** An empty native call: the floor under every figure above (for benchmarks). */
+export const noop: () => void = binding.noop;
