@@ -6,18 +6,11 @@ import { dirtyBitmapBytes } from './dirty-bitmap.js';
 import type { Logger } from '../base/log.js';
 import { U64_MAX, type DmaSegment, type UserAddressSpace } from './dma-space.js';
 
-// uAPI flag numbers (include/uapi/linux/vfio.h); encoders live in src/uapi/.
-export const VFIO_DMA_MAP_FLAG_READ = 1 << 0;
-export const VFIO_DMA_MAP_FLAG_WRITE = 1 << 1;
-export const VFIO_DMA_MAP_FLAG_VADDR = 1 << 2;
-export const VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP = 1 << 0;
-export const VFIO_DMA_UNMAP_FLAG_ALL = 1 << 1;
-export const VFIO_DMA_UNMAP_FLAG_VADDR = 1 << 2;
-export const VFIO_IOMMU_INFO_PGSIZES = 1 << 0;
-export const VFIO_IOMMU_INFO_CAPS = 1 << 1;
-export const VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE = 1;
-export const VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION = 2;
-export const VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL = 3;
+// uAPI flag numbers come from src/uapi/iommu-type1.ts (re-exported here for the model's users).
+export {
+  VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, VFIO_DMA_MAP_FLAG_VADDR, VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, VFIO_DMA_UNMAP_FLAG_ALL, VFIO_DMA_UNMAP_FLAG_VADDR, VFIO_IOMMU_INFO_PGSIZES, VFIO_IOMMU_INFO_CAPS, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
+} from '../uapi/iommu-type1.js';
+import { VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL } from '../uapi/iommu-type1.js';
 /** Device-side permissions (include/linux/iommu.h). */
 export const IOMMU_READ = 1 << 0;
 export const IOMMU_WRITE = 1 << 1;
