@@ -1,0 +1,81 @@
+// struct bus_type (drivers/base/bus.c): `/sys/bus/<name>/{devices,drivers}`, membership and matching.
+import type { Host } from './host.js';
+import type { Device } from './device.js';
+import type { Driver } from './driver.js';
+import type { SysfsAttrTable, SysfsDir, SysfsLink } from './sysfs.js';
+import { deviceAttach, deviceReleaseDriver } from './dd.js';
+import { VfioError } from '../uapi/errno.js';
+
+export interface BusOps {
+  /** Whether `drv` can drive `dev` (driver_override is checked before this). */
+  match(dev: Device, drv: Driver): boolean;
+}
+
+export class Bus {
+  readonly devices = new Set<Device>();
+  readonly drivers = new Map<string, Driver>();
+  readonly links = new Map<Device, SysfsLink>();
+
+  constructor(
+    readonly name: string,
+    readonly ops: BusOps,
+    readonly host: Host,
+    readonly devicesDir: SysfsDir,
+    readonly driversDir: SysfsDir,
+  ) {}
+
+  /** Finds a member device by name (bus_find_device_by_name). */
+  find(name: string): Device | undefined {
+    for (const d of this.devices) if (d.name === name) return d;
+    return undefined;
+  }
+}
+
+/** Attributes every device on a bus shows. */
+const busDeviceAttrs: SysfsAttrTable<Device> = Object.freeze({
+  driver_override: {
+    show: (dev: Device) => `${dev.driverOverride ?? '(null)'}\n`,
+    store: (dev: Device, value: string) => {
+      const v = value.replace(/\n$/, '');
+      if (v.length >= 4096) throw new VfioError('EINVAL', 'driver_override too long');
+      dev.driverOverride = v === '' ? null : v;
+    },
+  },
+});
+
+/** bus_register(). */
+export function busRegister(host: Host, name: string, ops: BusOps): Bus {
+  if (host.buses.has(name)) throw new VfioError('EEXIST', `bus '${name}' exists`);
+  const dir = host.sysfs.mkdir(host.busDir, name, null);
+  const bus = new Bus(name, ops, host, host.sysfs.mkdir(dir, 'devices', null), host.sysfs.mkdir(dir, 'drivers', null));
+  host.buses.set(name, bus);
+  return bus;
+}
+
+/** The match rule with driver_override first (device_match_driver_override). */
+export function busMatch(dev: Device, drv: Driver): boolean {
+  if (dev.driverOverride !== null) return dev.driverOverride === drv.name;
+  return drv.bus.ops.match(dev, drv);
+}
+
+/** bus_add_device() + bus_probe_device(). */
+export function busAddDevice(dev: Device): void {
+  const bus = dev.bus;
+  if (bus === null || dev.kobj === null) return;
+  bus.host.sysfs.addAttrs(dev.kobj, busDeviceAttrs);
+  bus.links.set(dev, bus.host.sysfs.symlink(bus.devicesDir, dev.name, dev.kobj));
+  bus.devices.add(dev);
+  deviceAttach(dev);
+}
+
+/** bus_remove_device(): unbinds the driver, then leaves the bus. */
+export function busRemoveDevice(dev: Device): void {
+  const bus = dev.bus;
+  if (bus === null || !bus.devices.has(dev)) return;
+  deviceReleaseDriver(dev);
+  bus.devices.delete(dev);
+  const link = bus.links.get(dev);
+  if (link) bus.host.sysfs.remove(link);
+  bus.links.delete(dev);
+  if (dev.kobj !== null) bus.host.sysfs.removeAttrs(dev.kobj, busDeviceAttrs);
+}

@@ -1,0 +1,95 @@
+// Registering a VFIO device with the core (vfio_main.c __vfio_register_dev / vfio_unregister_group_dev):
+// registration makes an existing device reachable; unregister makes it unreachable first, then waits for
+// every user to let go, asking them through ops.request.
+import { deviceAdd, deviceDel, hostOf } from '../base/device.js';
+import { VfioError } from '../uapi/errno.js';
+import { sanitizer } from '../sanitizer/sanitizer.js';
+import { vfioCore } from './core-state.js';
+import { assignDeviceSet } from './device-set.js';
+import { vfioDeviceGroupRegister, vfioDeviceGroupUnregister, vfioDeviceRemoveGroup, vfioDeviceSetGroup } from './group.js';
+import type { VfioGroupType } from './group.js';
+import { cdevAdd, cdevDel } from './cdev.js';
+import { devicePutRegistration } from './registration-count.js';
+import type { VfioDevice } from './vfio-device.js';
+import { deviceLabel, opsOf, publishStep } from './vfio-device.js';
+
+export { deviceTryGetRegistration, devicePutRegistration } from './registration-count.js';
+
+function registerDev(device: VfioDevice, type: VfioGroupType): void {
+  sanitizer.assertLive(device, 'register');
+  if (device.ops === null || device.index < 0) throw new VfioError('EINVAL', 'register: device was not allocated with allocDevice/initDevice');
+  if (device.regState !== 'unregistered') throw new VfioError('EEXIST', `${deviceLabel(device)} is already registered`);
+  const undo: (() => void)[] = [];
+  try {
+    // A driver that does not choose a set gets a singleton set just for itself.
+    if (device.devSet === null) assignDeviceSet(device, device);
+    device.name = `vfio${device.index}`;
+    vfioDeviceSetGroup(device, type);
+    undo.push(() => vfioDeviceRemoveGroup(device));
+    deviceAdd(device);
+    undo.push(() => deviceDel(device));
+    cdevAdd(device);
+  } catch (err) {
+    for (const u of undo.reverse()) u();
+    throw err;
+  }
+  // Refcounting can't start until the driver calls register.
+  device.registration.set(1);
+  device.comp.reinit();
+  device.regState = 'registered';
+  vfioDeviceGroupRegister(device);
+  publishStep('register', device);
+}
+
+/** vfio_register_group_dev(): a device behind a real IOMMU group (vfio-pci, platform, ...). */
+export function registerGroupDev(device: VfioDevice): void {
+  registerDev(device, 'iommu');
+}
+
+/** vfio_register_emulated_iommu_dev(): a device whose DMA the core mediates (mdev drivers). */
+export function registerEmulatedIommuDev(device: VfioDevice): void {
+  registerDev(device, 'emulated-iommu');
+}
+
+export interface UnregisterOptions {
+  /** Milliseconds between ops.request calls; defaults to the host's setting (10 s, as the kernel). */
+  readonly requestIntervalMs?: number;
+}
+
+/**
+ * vfio_unregister_group_dev(): unreachable first (out of the group, sysfs node and cdev removed), then
+ * drops the initial registration reference and waits for every open file to close, calling
+ * ops.request(device, 0, 1, 2, ...) once per interval. It never gives up.
+ */
+export async function unregisterGroupDev(device: VfioDevice, opts: UnregisterOptions = {}): Promise<void> {
+  sanitizer.assertLive(device, 'unregisterGroupDev');
+  if (device.regState !== 'registered') {
+    throw new VfioError('EINVAL', `${deviceLabel(device)} is not registered${device.regState === 'unregistering' ? ' (unregister under way)' : ''}`);
+  }
+  device.regState = 'unregistering';
+  // Prevents new opens through GET_DEVICE_FD on the group path.
+  vfioDeviceGroupUnregister(device);
+  // Balances cdevAdd and deviceAdd in register; also prevents new opens through the cdev.
+  cdevDel(device);
+  deviceDel(device);
+  devicePutRegistration(device);
+  if (!device.comp.tryWait()) {
+    const interval = opts.requestIntervalMs ?? vfioCore(hostOf(device)).options.requestIntervalMs;
+    const ops = opsOf(device);
+    for (let i = 0; ; i++) {
+      publishStep('request', device, i);
+      if (ops.request !== undefined) {
+        try {
+          ops.request(device, i);
+        } catch (err) {
+          hostOf(device).logger.warn({ device: deviceLabel(device), err: String(err) }, 'request callback failed');
+        }
+      }
+      if (await device.comp.wait({ timeoutMs: interval })) break;
+    }
+  }
+  // Balances vfioDeviceSetGroup in register.
+  vfioDeviceRemoveGroup(device);
+  device.regState = 'unregistered';
+  publishStep('unregister', device);
+}
