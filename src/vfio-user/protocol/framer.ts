@@ -131,7 +131,7 @@ export class MessageFramer {
 
   /** Bytes held for a message not yet complete (a split header or body). */
   get buffered(): number {
-    return this.#hdrLen + this.#bodyLen;
+    return this.#body === undefined ? this.#hdrLen : VFIO_USER_HDR_SIZE + this.#bodyLen;
   }
 
   /** True after a fatal framing error or destroy(). */
