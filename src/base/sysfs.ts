@@ -115,8 +115,8 @@ export class Sysfs {
   remove(node: SysfsNode): void {
     const parent = node.parent;
     if (parent === null) return;
+    // The emptied Map is kept: directories that empty and refill (glue dirs, /sys/class/*) do not reallocate.
     if (parent.children?.get(node.name) === node) parent.children.delete(node.name);
-    if (parent.children?.size === 0) parent.children = null;
     node.parent = null;
   }
 

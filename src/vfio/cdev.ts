@@ -8,18 +8,22 @@ import { deviceTryGetRegistration } from './registration-count.js';
 import { vfioAllocateDeviceFile } from './device-file.js';
 import type { VfioDeviceFile } from './device-file.js';
 
+/** The cdev node of a device: `/dev/vfio/devices/vfioN`. */
 export function cdevPath(device: VfioDevice): string {
-  return `/dev/vfio/devices/vfio${device.index}`;
+  return `/dev/vfio/devices/${device.name === '' ? `vfio${device.index}` : device.name}`;
 }
 
 /** cdev_device_add(), the cdev half. */
 export function cdevAdd(device: VfioDevice): void {
-  hostOf(device).devfs.add(cdevPath(device), device);
+  device.cdevPath = cdevPath(device);
+  hostOf(device).devfs.add(device.cdevPath, device);
 }
 
 /** cdev_device_del(), the cdev half. */
 export function cdevDel(device: VfioDevice): void {
-  hostOf(device).devfs.remove(cdevPath(device), device);
+  if (device.cdevPath === null) return;
+  hostOf(device).devfs.remove(device.cdevPath, device);
+  device.cdevPath = null;
 }
 
 /**

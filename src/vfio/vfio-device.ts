@@ -43,6 +43,8 @@ export class VfioDevice extends Device {
   migrationFlags = 0;
   /** How the device reaches user memory while open (container or iommufd access); null when closed. */
   dmaAccess: VfioDmaAccess | null = null;
+  /** `/dev/vfio/devices/vfioN` while the cdev exists. */
+  cdevPath: string | null = null;
   /** Whether the core allocated the storage (allocDevice) and so frees it after release. */
   coreAllocated = false;
 }
