@@ -1,5 +1,4 @@
-// Base address registers and the expansion ROM BAR with hardware sizing semantics
-// (PCI Local Bus spec 6.2.5; offsets and bits from include/uapi/linux/pci_regs.h).
+// BARs and the expansion ROM BAR with hardware sizing semantics (PCI Local Bus spec 6.2.5; pci_regs.h).
 
 import { check } from '../uapi/errno.js';
 import {

@@ -1,5 +1,4 @@
-// Lays out a PCI capability list (PM, MSI, MSI-X, vendor-specific, PCI Express) from 0x40,
-// with per-field guest-writable masks (QEMU's hw/pci/msi.c, msix.c, pcie.c; pci_regs.h layouts).
+// Lays out a capability list (PM, MSI, MSI-X, vendor, PCIe) from 0x40 with per-field masks (QEMU hw/pci/msi.c, msix.c).
 
 import { check } from '../uapi/errno.js';
 import {

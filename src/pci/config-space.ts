@@ -1,5 +1,4 @@
-// A PCI function's configuration space with read-only, writable and write-1-to-clear bits
-// (the emulation model of QEMU's hw/pci/pci.c config/wmask/w1cmask; offsets from pci_regs.h).
+// A PCI function's config space with writable and write-1-to-clear masks (the model of QEMU hw/pci/pci.c).
 
 import { check } from '../uapi/errno.js';
 import {
@@ -134,6 +133,7 @@ export class PciConfigSpace {
   /** A guest write of any length, split into per-dword writes (hooks and watchers see each). */
   writeFrom(offset: number, data: Uint8Array): void {
     this.checkRange(offset, data.length);
+    if (data.length === 0) return;
     let pos = 0;
     while (pos < data.length) {
       const at = offset + pos;

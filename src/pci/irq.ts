@@ -1,5 +1,4 @@
-// INTx / MSI / MSI-X state a PCI device model drives, ending in one trigger sink
-// (vfio-pci's INTx automasking in drivers/vfio/pci/vfio_pci_intrs.c; MSI/MSI-X per PCI 3.0 ch. 6.8).
+// INTx/MSI/MSI-X state a device drives, ending in one trigger sink (drivers/vfio/pci/vfio_pci_intrs.c automasking).
 
 import { check } from '../uapi/errno.js';
 import {

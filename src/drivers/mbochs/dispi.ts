@@ -1,6 +1,4 @@
-// The bochs VBE "dispi" register file and QEMU extended registers in the display's MMIO BAR
-// (QEMU include/hw/display/bochs-vbe.h, hw/display/vga.c register checks, bochs-display.c scanout;
-// samples/vfio-mdev/mbochs.c).
+// The bochs VBE dispi and QEMU extension registers of the MMIO BAR (QEMU bochs-vbe.h, vga.c, bochs-display.c).
 
 import { VfioError, check } from '../../uapi/errno.js';
 

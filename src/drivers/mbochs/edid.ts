@@ -1,5 +1,4 @@
-// Generates and parses a 128-byte EDID 1.4 base block (VESA E-EDID rev. 4; the role of QEMU's
-// hw/display/edid-generate.c for mbochs' EDID region in samples/vfio-mdev/mbochs.c).
+// Generates and parses a 128-byte EDID 1.4 base block (VESA E-EDID; the role of QEMU hw/display/edid-generate.c).
 
 import { check } from '../../uapi/errno.js';
 

@@ -1,5 +1,4 @@
-// A 16550A UART as a small state machine (registers per include/uapi/linux/serial_reg.h; behaviour
-// per QEMU hw/char/serial.c and what drivers/tty/serial/8250/8250_port.c probes; loopback as mtty.c).
+// A 16550A UART state machine (serial_reg.h names; QEMU hw/char/serial.c behaviour; 8250_port.c probing).
 
 import { VfioError, check } from '../../uapi/errno.js';
 
