@@ -2,75 +2,18 @@
 
 import { VfioError, check } from '../../uapi/errno.js';
 
-// Register offsets (serial_reg.h).
-export const UART_RX = 0;
-export const UART_TX = 0;
-export const UART_DLL = 0;
-export const UART_DLM = 1;
-export const UART_IER = 1;
-export const UART_IIR = 2;
-export const UART_FCR = 2;
-export const UART_LCR = 3;
-export const UART_MCR = 4;
-export const UART_LSR = 5;
-export const UART_MSR = 6;
-export const UART_SCR = 7;
-/** Registers per port: the size of mtty's I/O BAR. */
-export const UART_REG_COUNT = 8;
+import {
+  UART_RX, UART_TX, UART_IER, UART_IIR, UART_FCR, UART_LCR, UART_MCR, UART_LSR, UART_MSR, UART_SCR, UART_REG_COUNT,
+  UART_IER_RDI, UART_IER_THRI, UART_IER_RLSI, UART_IER_MSI, UART_IIR_NO_INT, UART_IIR_MSI, UART_IIR_THRI,
+  UART_IIR_RDI, UART_IIR_RLSI, UART_IIR_RX_TIMEOUT, UART_IIR_FIFO_ENABLED_16550A, UART_FCR_ENABLE_FIFO,
+  UART_FCR_CLEAR_RCVR, UART_FCR_CLEAR_XMIT, UART_FCR_DMA_SELECT, UART_FCR_TRIGGER_MASK, UART_LCR_DLAB, UART_MCR_DTR,
+  UART_MCR_RTS, UART_MCR_OUT1, UART_MCR_OUT2, UART_MCR_LOOP, UART_LSR_DR, UART_LSR_OE, UART_LSR_THRE, UART_LSR_TEMT,
+  UART_LSR_BRK_ERROR_BITS, UART_MSR_DCTS, UART_MSR_DDSR, UART_MSR_TERI, UART_MSR_DDCD, UART_MSR_ANY_DELTA,
+  UART_MSR_CTS, UART_MSR_DSR, UART_MSR_RI, UART_MSR_DCD,
+} from '../../uapi/serial-reg.js';
 
-export const UART_IER_RDI = 0x01;
-export const UART_IER_THRI = 0x02;
-export const UART_IER_RLSI = 0x04;
-export const UART_IER_MSI = 0x08;
-
-export const UART_IIR_NO_INT = 0x01;
-export const UART_IIR_ID = 0x0e;
-export const UART_IIR_MSI = 0x00;
-export const UART_IIR_THRI = 0x02;
-export const UART_IIR_RDI = 0x04;
-export const UART_IIR_RLSI = 0x06;
-export const UART_IIR_RX_TIMEOUT = 0x0c;
-export const UART_IIR_FIFO_ENABLED_16550A = 0xc0;
-
-export const UART_FCR_ENABLE_FIFO = 0x01;
-export const UART_FCR_CLEAR_RCVR = 0x02;
-export const UART_FCR_CLEAR_XMIT = 0x04;
-export const UART_FCR_DMA_SELECT = 0x08;
-export const UART_FCR_TRIGGER_MASK = 0xc0;
-export const UART_FCR_TRIGGER_1 = 0x00;
-export const UART_FCR_TRIGGER_4 = 0x40;
-export const UART_FCR_TRIGGER_8 = 0x80;
-export const UART_FCR_TRIGGER_14 = 0xc0;
-
-export const UART_LCR_DLAB = 0x80;
-export const UART_LCR_SBC = 0x40;
-export const UART_LCR_WLEN8 = 0x03;
-
-export const UART_MCR_DTR = 0x01;
-export const UART_MCR_RTS = 0x02;
-export const UART_MCR_OUT1 = 0x04;
-export const UART_MCR_OUT2 = 0x08;
-export const UART_MCR_LOOP = 0x10;
-
-export const UART_LSR_DR = 0x01;
-export const UART_LSR_OE = 0x02;
-export const UART_LSR_PE = 0x04;
-export const UART_LSR_FE = 0x08;
-export const UART_LSR_BI = 0x10;
-export const UART_LSR_THRE = 0x20;
-export const UART_LSR_TEMT = 0x40;
-export const UART_LSR_FIFOE = 0x80;
-export const UART_LSR_BRK_ERROR_BITS = 0x1e;
-
-export const UART_MSR_DCTS = 0x01;
-export const UART_MSR_DDSR = 0x02;
-export const UART_MSR_TERI = 0x04;
-export const UART_MSR_DDCD = 0x08;
-export const UART_MSR_ANY_DELTA = 0x0f;
-export const UART_MSR_CTS = 0x10;
-export const UART_MSR_DSR = 0x20;
-export const UART_MSR_RI = 0x40;
-export const UART_MSR_DCD = 0x80;
+// The register names are part of this model's interface too.
+export * from '../../uapi/serial-reg.js';
 
 /** The 16550A's FIFO depth (and mtty's MAX_FIFO_SIZE). */
 export const UART_FIFO_SIZE = 16;
