@@ -73,6 +73,7 @@ export class Sanitizer {
 
   /** Throws UseAfterFreeError if `obj` was freed: for API entry points that take an object. */
   assertLive(obj: object, op: string): void {
+    if (!this.enabled) return;
     const t = this.tracked.get(obj);
     if (t?.freedAt != null) throw new UseAfterFreeError(t.label, op, t.freedAt);
   }
