@@ -69,7 +69,8 @@ export class RangeList<T extends Range> {
     let hi = this.items.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.items[mid] as T).last < addr) lo = mid + 1;
+      const item = this.items[mid];
+      if (item !== undefined && item.last < addr) lo = mid + 1;
       else hi = mid;
     }
     return lo;

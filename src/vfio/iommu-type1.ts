@@ -281,7 +281,9 @@ export class VfioIommuType1 {
             if (dma.vaddrInvalid) {
               // Roll back what this call invalidated.
               for (let j = first; j < i; j++) {
-                (this.dmaList.at(j) as VfioDma).vaddrInvalid = false;
+                const undone = this.dmaList.at(j);
+                if (undone === undefined) continue;
+                undone.vaddrInvalid = false;
                 this.vaddrInvalidCount--;
               }
               throw new VfioError('EINVAL', 'vaddr already invalid');
