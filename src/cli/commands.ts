@@ -1,0 +1,89 @@
+// The client commands (`vfio-ts ls | status | mdev ... | unregister | trace | screenshot`): each sends one
+// control request to a running server and prints the answer for a human.
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { controlRequest } from './control-client.js';
+import { field, readDeviceInfo, readMdevTypeInfo, readStatusInfo, readStringList, record } from './control-protocol.js';
+import type { DeviceInfo, JsonValue } from './control-protocol.js';
+
+export interface ClientContext {
+  readonly ctl: string;
+  readonly cwd: string;
+  readonly out: (line: string) => void;
+}
+
+export async function lsCommand(c: ClientContext, path: string | undefined): Promise<void> {
+  const lines = readStringList(await controlRequest(c.ctl, { cmd: 'ls', path: path ?? '/sys' }), 'ls');
+  for (const l of lines) c.out(l);
+}
+
+export async function statusCommand(c: ClientContext): Promise<void> {
+  const s = readStatusInfo(await controlRequest(c.ctl, { cmd: 'status' }));
+  c.out(`server pid ${s.pid}, up ${s.uptimeSeconds} s, control socket ${s.control}, sanitizer ${s.sanitizer ? 'on' : 'off'}`);
+  if (s.devices.length === 0) {
+    c.out('no devices');
+    return;
+  }
+  for (const d of s.devices) c.out(formatDevice(d));
+}
+
+export function formatDevice(d: DeviceInfo): string {
+  const name = d.name === '' ? '(unbound)' : d.name;
+  const sock = d.socket ?? 'not exported';
+  return `${name.padEnd(8)} ${d.type.padEnd(14)} mdev ${d.uuid ?? '-'}  ${d.state}, ${d.clients} client(s), socket ${sock}`;
+}
+
+export async function mdevTypesCommand(c: ClientContext): Promise<void> {
+  const v = await controlRequest(c.ctl, { cmd: 'mdev-types' });
+  if (!Array.isArray(v)) throw new Error('mdev types: expected a list');
+  const list: JsonValue[] = [...v];
+  c.out(`${'PARENT'.padEnd(8)} ${'TYPE'.padEnd(16)} ${'AVAILABLE'.padEnd(9)} ${'API'.padEnd(9)} NAME / DESCRIPTION`);
+  for (const t of list.map(readMdevTypeInfo)) {
+    const desc = t.description === null ? '' : ` — ${t.description.replace(/\s*\n\s*/g, ', ')}`;
+    c.out(`${t.parent.padEnd(8)} ${t.id.padEnd(16)} ${String(t.availableInstances).padEnd(9)} ${t.deviceApi.padEnd(9)} ${t.name}${desc}`);
+  }
+}
+
+export async function mdevCreateCommand(c: ClientContext, parent: string, type: string, uuid: string | undefined): Promise<void> {
+  const d = readDeviceInfo(await controlRequest(c.ctl, uuid === undefined ? { cmd: 'mdev-create', parent, type } : { cmd: 'mdev-create', parent, type, uuid }));
+  c.out(`created mdev ${d.uuid ?? '-'} (${d.type}) as ${d.name}`);
+  c.out(`vfio-user socket: ${d.socket ?? '(not exported)'}`);
+}
+
+export async function mdevRemoveCommand(c: ClientContext, uuid: string): Promise<void> {
+  await controlRequest(c.ctl, { cmd: 'mdev-remove', uuid }, { onProgress: (p) => c.out(describeRequest(p, uuid)) });
+  c.out(`removed mdev ${uuid.toLowerCase()}`);
+}
+
+export async function unregisterCommand(c: ClientContext, device: string): Promise<void> {
+  c.out(`unregistering ${device}: waiting for its users to let go`);
+  const r = record(await controlRequest(c.ctl, { cmd: 'unregister', device }, { onProgress: (p) => c.out(describeRequest(p, device)) }), 'unregister');
+  c.out(`unregistered ${field(r, 'name', 'string')} (mdev ${field(r, 'uuid', 'string')} stays, unbound; 'vfio-ts mdev remove' removes it)`);
+}
+
+function describeRequest(p: JsonValue, device: string): string {
+  const o = record(p, 'progress');
+  const count = field(o, 'request', 'number');
+  return `${device}: still in use; request ${count} sent (asking attached clients to release the device)`;
+}
+
+/** Streams life-cycle events until `signal` aborts (Ctrl-C). */
+export async function traceCommand(c: ClientContext, signal: AbortSignal): Promise<void> {
+  c.out('tracing device life-cycle events (Ctrl-C stops)');
+  await controlRequest(c.ctl, { cmd: 'trace' }, { signal, onEvent: (e) => c.out(formatEvent(e)) });
+}
+
+export function formatEvent(e: JsonValue): string {
+  const o = record(e, 'event');
+  const time = typeof o['time'] === 'string' ? o['time'] : '';
+  const value = typeof o['value'] === 'number' ? ` ${String(o['value'])}` : '';
+  return `${time} ${field(o, 'event', 'string').padEnd(10)} ${field(o, 'name', 'string').padEnd(8)} ${field(o, 'driver', 'string')}${value}`;
+}
+
+export async function screenshotCommand(c: ClientContext, device: string, outFile: string): Promise<void> {
+  const r = record(await controlRequest(c.ctl, { cmd: 'screenshot', device }), 'screenshot');
+  const png = Buffer.from(field(r, 'png', 'string'), 'base64');
+  const path = resolve(c.cwd, outFile);
+  writeFileSync(path, png);
+  c.out(`wrote ${png.length} bytes to ${path}`);
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// The `vfio-ts` command: argument parsing (commander) and dispatch to serve or to a client command.
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  lsCommand,
+  mdevCreateCommand,
+  mdevRemoveCommand,
+  mdevTypesCommand,
+  screenshotCommand,
+  statusCommand,
+  traceCommand,
+  unregisterCommand,
+} from './commands.js';
+import type { ClientContext } from './commands.js';
+import { ControlError } from './control-client.js';
+import { DEFAULT_CONTROL_NAME, DEFAULT_RUN_DIR } from './config.js';
+import { LOG_LEVELS, createLogger, isLogLevel } from './logger.js';
+import type { LogLevel } from './logger.js';
+import { EXIT_FAILURE, serve } from './serve.js';
+
+const out = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+function nonNegativeInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+function parseLevel(v: string): LogLevel {
+  if (!isLogLevel(v)) throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}`);
+  return v;
+}
+
+const DEFAULT_CTL = `./${DEFAULT_RUN_DIR}/${DEFAULT_CONTROL_NAME}`;
+
+function buildProgram(): Command {
+  const program = new Command('vfio-ts')
+    .description('The Linux VFIO device model in TypeScript: serve emulated devices to QEMU over vfio-user, and inspect them')
+    .addOption(new Option('--log-level <level>', 'log level of the structured logs on stderr').argParser(parseLevel).default('info'))
+    .option('--ctl <path>', 'control socket of the server to talk to (serve: where to create it)')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (s, write) => write(`vfio-ts: ${s.replace(/^error: /, '')}`) });
+
+  const client = (cmd: Command): ClientContext => {
+    const opts = cmd.optsWithGlobals<{ ctl?: string }>();
+    return { ctl: resolve(opts.ctl ?? DEFAULT_CTL), cwd: process.cwd(), out };
+  };
+
+  program
+    .command('serve')
+    .description('serve devices on vfio-user sockets (default: one 2-port mtty under ./run/) and open the control socket')
+    .option('-c, --config <file>', 'JSON config file (devices, socket paths, control socket)')
+    .addOption(new Option('--shutdown-grace <ms>', 'how long shutdown asks clients to let go before disconnecting them').argParser(nonNegativeInt).default(10_000))
+    .action(async (opts: { config?: string; shutdownGrace: number }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<{ ctl?: string; logLevel: LogLevel }>();
+      const logger = createLogger(g.logLevel);
+      const code = await serve({
+        ...(opts.config !== undefined ? { config: opts.config } : {}),
+        ...(g.ctl !== undefined ? { ctl: resolve(g.ctl) } : {}),
+        shutdownGraceMs: opts.shutdownGrace,
+        logger,
+        cwd: process.cwd(),
+        out,
+      });
+      logger.flush();
+      process.exitCode = code;
+    });
+
+  program
+    .command('ls')
+    .argument('[path]', 'sysfs path', '/sys')
+    .description("print the server's sysfs tree below PATH")
+    .action((path: string, _o: unknown, cmd: Command) => lsCommand(client(cmd), path));
+
+  program
+    .command('status')
+    .description('show the server and its devices')
+    .action((_o: unknown, cmd: Command) => statusCommand(client(cmd)));
+
+  const mdev = program.command('mdev').description('mediated devices');
+  mdev
+    .command('types')
+    .description('list every parent’s mdev types and available instances')
+    .action((_o: unknown, cmd: Command) => mdevTypesCommand(client(cmd)));
+  mdev
+    .command('create')
+    .argument('<parent>', 'parent device, e.g. mtty')
+    .argument('<type>', 'type, e.g. 2 or mtty-2')
+    .option('--uuid <uuid>', 'the new mdev’s UUID (default: random)')
+    .description('create an mdev and export it on a vfio-user socket')
+    .action((parent: string, type: string, o: { uuid?: string }, cmd: Command) => mdevCreateCommand(client(cmd), parent, type, o.uuid));
+  mdev
+    .command('remove')
+    .argument('<uuid>', 'the mdev to remove')
+    .description('remove an mdev (waits for its clients to let go)')
+    .action((uuid: string, _o: unknown, cmd: Command) => mdevRemoveCommand(client(cmd), uuid));
+
+  program
+    .command('unregister')
+    .argument('<device>', 'vfioN or mdev UUID')
+    .description('unregister a VFIO device, asking attached clients to let go, and wait for them')
+    .action((device: string, _o: unknown, cmd: Command) => unregisterCommand(client(cmd), device));
+
+  program
+    .command('trace')
+    .description('stream device life-cycle events until Ctrl-C')
+    .action(async (_o: unknown, cmd: Command) => {
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      process.once('SIGTERM', () => ac.abort());
+      await traceCommand(client(cmd), ac.signal);
+    });
+
+  program
+    .command('screenshot')
+    .argument('<device>', 'an mdpy or mbochs device: vfioN or mdev UUID')
+    .requiredOption('-o, --output <file>', 'PNG file to write')
+    .description("save a display device's screen as PNG")
+    .action((device: string, o: { output: string }, cmd: Command) => screenshotCommand(client(cmd), device, o.output));
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof ControlError) {
+      process.stderr.write(`vfio-ts: ${err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? '' : `${err.code}: `}${err.message.replace(/^E[A-Z]+: /, '')}\n`);
+    } else {
+      process.stderr.write(`vfio-ts: ${err instanceof Error ? err.message : String(err)}\n`);
+      if (process.env['VFIO_TS_DEBUG'] === '1' && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
+    }
+    process.exitCode = EXIT_FAILURE;
+  }
+  // Leftover handles (a stdio port backend, a slow client) must not keep a finished command alive.
+  process.exit(process.exitCode ?? 0);
+}
+
+await main();

@@ -1,0 +1,292 @@
+// What `vfio-ts serve` runs: one simulated Host with the sample mdev parents, the mdevs created on it and
+// their vfio-user exports; the operations the control socket offers (create, remove, unregister, ...).
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Host } from '../base/host.js';
+import type { Logger } from '../base/log.js';
+import { deviceReleaseDriver } from '../base/dd.js';
+import { devicePath } from '../base/device.js';
+import { mdevCreate, mdevFind, mdevRemove } from '../mdev/mdev-device.js';
+import { mdevPendingRemoval } from '../mdev/mdev-bus.js';
+import { mdevParentType, mdevParents } from '../mdev/mdev-parent.js';
+import { mdevHostState } from '../mdev/mdev-objects.js';
+import type { MdevDevice, MdevParent } from '../mdev/mdev-objects.js';
+import { mdevVfioDevice } from '../mdev/mdev-vfio.js';
+import { vfioConfigure } from '../vfio/core-state.js';
+import { subscribeLifecycle } from '../vfio/events.js';
+import type { VfioDevice } from '../vfio/vfio-device.js';
+import { VfioError } from '../uapi/errno.js';
+import type { DriverName, PortBackendSpec } from './config.js';
+import type { DeviceInfo, MdevTypeInfo } from './control-protocol.js';
+import { prepareSocketPath } from './socket-files.js';
+import { createExportServer, registerSampleParents, screenshotPng } from './wiring.js';
+import type { ExportServer, SampleParents } from './wiring.js';
+
+export interface RuntimeOptions {
+  readonly logger: Logger;
+  readonly requestIntervalMs: number;
+}
+
+export interface CreateOptions {
+  readonly uuid?: string;
+  /** Where to export the new device; nothing is exported when absent. */
+  readonly socket?: string;
+  /** mtty port backends, by port index. */
+  readonly ports?: readonly PortBackendSpec[];
+}
+
+/** Which parent serves a config file's `driver`. */
+export const PARENT_OF: Readonly<Record<DriverName, string>> = Object.freeze({ mtty: 'mtty', mdpy: 'mdpy', mbochs: 'mbochs' });
+
+export class Runtime {
+  readonly host: Host;
+  readonly logger: Logger;
+  readonly #parents: SampleParents;
+  readonly #server: ExportServer;
+  /** Socket path per exported VFIO device. */
+  readonly #exports = new Map<VfioDevice, string>();
+  /** mtty port backends chosen before create, read by the driver while it builds the ports. */
+  readonly #portBackends = new Map<string, readonly PortBackendSpec[]>();
+  /** mdevs that an unregister or remove is working on: a second one fails with EBUSY. */
+  readonly #busy = new Set<MdevDevice>();
+  #closing: Promise<void> | null = null;
+
+  constructor(opts: RuntimeOptions) {
+    this.logger = opts.logger;
+    this.host = new Host({ logger: opts.logger });
+    vfioConfigure(this.host, { requestIntervalMs: opts.requestIntervalMs });
+    this.#parents = registerSampleParents(this.host, {
+      portBackend: (uuid, port) => this.#portBackends.get(uuid)?.[port] ?? { kind: 'loopback' },
+    });
+    try {
+      this.#server = createExportServer(this.host, opts.logger);
+    } catch (err) {
+      void this.#parents.unregister();
+      throw err;
+    }
+  }
+
+  /** Every type of every parent, with its available instances now. */
+  mdevTypes(): MdevTypeInfo[] {
+    return mdevParents(this.host).flatMap((p) =>
+      p.types.map((t) => ({
+        parent: p.dev.name,
+        id: t.dirName,
+        name: t.prettyName,
+        description: t.description()?.trim() ?? null,
+        deviceApi: t.deviceApi,
+        availableInstances: t.availableInstances(),
+      })),
+    );
+  }
+
+  /**
+   * Creates an mdev of `type` ("2", or "mtty-2") on the parent named `parentName` and, given a socket path,
+   * exports its VFIO device there. The mdev is removed again if the export fails.
+   */
+  async createMdev(parentName: string, type: string, opts: CreateOptions = {}): Promise<DeviceInfo> {
+    this.#checkOpen();
+    const parent = this.#parent(parentName);
+    const t = mdevParentType(parent, type);
+    if (t === undefined) {
+      throw new VfioError('EINVAL', `parent ${parentName} has no type '${type}' (it has: ${parent.types.map((x) => x.dirName).join(', ')})`);
+    }
+    const uuid = (opts.uuid ?? randomUUID()).toLowerCase();
+    if (opts.ports !== undefined) this.#portBackends.set(uuid, opts.ports);
+    let mdev: MdevDevice;
+    try {
+      mdev = mdevCreate(t, uuid);
+    } catch (err) {
+      this.#portBackends.delete(uuid);
+      throw err;
+    }
+    const vdev = mdevVfioDevice(mdev);
+    if (vdev === null) throw new Error(`mdev ${uuid} has no VFIO device after probe`);
+    this.logger.info({ mdev: uuid, type: t.dirName, device: vdev.name }, 'mdev created');
+    if (opts.socket !== undefined) {
+      try {
+        await this.exportDevice(vdev, opts.socket);
+      } catch (err) {
+        // Balances mdevCreate above: nothing half-made stays behind.
+        await this.#removeMdev(mdev);
+        throw err;
+      }
+    }
+    return this.deviceInfo(mdev);
+  }
+
+  /** Exports `vdev` on a vfio-user socket (a stale socket file there is replaced). */
+  async exportDevice(vdev: VfioDevice, socketPath: string): Promise<void> {
+    await prepareSocketPath(socketPath);
+    await this.#server.export(vdev, socketPath);
+    this.#exports.set(vdev, socketPath);
+    this.logger.info({ device: vdev.name, socket: socketPath }, 'device exported');
+  }
+
+  /** `<runDir>/<parent><n>.sock` with the lowest n no export uses and no file occupies. */
+  nextSocketPath(runDir: string, parentName: string): string {
+    const used = new Set(this.#exports.values());
+    for (let n = 0; ; n++) {
+      const p = resolve(runDir, `${parentName}${n}.sock`);
+      if (!used.has(p) && !existsSync(p)) return p;
+    }
+  }
+
+  async #unexport(vdev: VfioDevice): Promise<void> {
+    if (!this.#exports.has(vdev)) return;
+    this.#exports.delete(vdev);
+    await this.#server.unexport(vdev);
+  }
+
+  /**
+   * Removes an mdev: its socket goes away at once, then the VFIO device is unregistered (asking attached
+   * clients to let go; `onRequest` hears each request count) and the mdev is put.
+   */
+  async removeMdev(uuid: string, onRequest?: (count: number) => void): Promise<void> {
+    const mdev = mdevFind(this.host, uuid);
+    if (mdev === undefined) throw new VfioError('ENODEV', `no mdev ${uuid}`);
+    await this.#removeMdev(mdev, onRequest);
+  }
+
+  async #removeMdev(mdev: MdevDevice, onRequest?: (count: number) => void): Promise<void> {
+    if (this.#busy.has(mdev)) throw new VfioError('EBUSY', `mdev ${mdev.uuid} is already being removed or unregistered`);
+    this.#busy.add(mdev);
+    const vdev = mdevVfioDevice(mdev);
+    const name = vdev?.name ?? null;
+    const stop = name !== null && onRequest !== undefined ? this.#watchRequests(name, onRequest) : null;
+    try {
+      if (vdev !== null) await this.#unexport(vdev);
+      await mdevRemove(mdev);
+    } finally {
+      stop?.();
+      this.#busy.delete(mdev);
+      this.#portBackends.delete(mdev.uuid);
+    }
+    this.logger.info({ mdev: mdev.uuid, device: name }, 'mdev removed');
+  }
+
+  /**
+   * Unregisters a VFIO device (by `vfioN` or mdev UUID) the way unbinding its driver does: the socket goes,
+   * the device becomes unreachable, and the promise resolves once every client let go. The mdev stays,
+   * unbound, until `mdev remove`.
+   */
+  async unregister(nameOrUuid: string, onRequest: (count: number) => void): Promise<{ name: string; uuid: string }> {
+    this.#checkOpen();
+    const mdev = this.#findMdevOf(nameOrUuid);
+    const vdev = mdevVfioDevice(mdev);
+    if (vdev === null) throw new VfioError('ENODEV', `${nameOrUuid} has no VFIO device (already unregistered)`);
+    if (this.#busy.has(mdev)) throw new VfioError('EBUSY', `${vdev.name} is already being unregistered or removed`);
+    this.#busy.add(mdev);
+    const name = vdev.name;
+    const stop = this.#watchRequests(name, onRequest);
+    try {
+      await this.#unexport(vdev);
+      // The driver's remove unregisters and puts the VFIO device; the bus keeps its promise for us.
+      deviceReleaseDriver(mdev);
+      await mdevPendingRemoval(mdev);
+    } finally {
+      stop();
+      this.#busy.delete(mdev);
+    }
+    this.logger.info({ device: name, mdev: mdev.uuid }, 'device unregistered');
+    return { name, uuid: mdev.uuid };
+  }
+
+  #watchRequests(name: string, onRequest: (count: number) => void): () => void {
+    return subscribeLifecycle((e) => {
+      if (e.event === 'request' && e.name === name) onRequest(e.value ?? 0);
+    });
+  }
+
+  /** A PNG of an mdpy or mbochs device's display. */
+  screenshot(nameOrUuid: string): Buffer {
+    const mdev = this.#findMdevOf(nameOrUuid);
+    const vdev = mdevVfioDevice(mdev);
+    if (vdev === null) throw new VfioError('ENODEV', `${nameOrUuid} has no VFIO device`);
+    return screenshotPng(vdev);
+  }
+
+  /** The sysfs tree below `path`. */
+  ls(path: string): string[] {
+    const p = path.startsWith('/') ? path : `/sys/${path}`;
+    return this.host.sysfs.tree(p);
+  }
+
+  /** Every mdev and its VFIO device (if bound). */
+  devices(): DeviceInfo[] {
+    return [...mdevHostState(this.host).mdevs.values()].filter((m) => m.kobj !== null).map((m) => this.deviceInfo(m));
+  }
+
+  deviceInfo(mdev: MdevDevice): DeviceInfo {
+    const vdev = mdevVfioDevice(mdev);
+    return {
+      name: vdev?.name ?? '',
+      driver: vdev?.ops?.name ?? '',
+      uuid: mdev.uuid,
+      parent: mdev.type.parent.dev.name,
+      type: mdev.type.dirName,
+      socket: vdev === null ? null : (this.#exports.get(vdev) ?? null),
+      sysfs: vdev === null ? devicePath(mdev) : devicePath(vdev),
+      state: vdev === null ? 'unbound' : vdev.regState,
+      openCount: vdev?.openCount ?? 0,
+      clients: vdev === null ? 0 : this.#server.clients(vdev),
+    };
+  }
+
+  /**
+   * Shuts down: every socket closes, every mdev is removed (clients are asked to let go through their
+   * REQ interrupt; after `graceMs` the server disconnects whoever still holds on), then the parents go.
+   * Safe to repeat; later calls share the first one's promise.
+   */
+  close(graceMs: number, onProgress: (msg: string) => void): Promise<void> {
+    this.#closing ??= this.#close(graceMs, onProgress);
+    return this.#closing;
+  }
+
+  async #close(graceMs: number, onProgress: (msg: string) => void): Promise<void> {
+    for (const vdev of [...this.#exports.keys()]) await this.#unexport(vdev);
+    const mdevs = [...mdevHostState(this.host).mdevs.values()].filter((m) => m.kobj !== null && !this.#busy.has(m));
+    const stop = subscribeLifecycle((e) => {
+      if (e.event === 'request') onProgress(`${e.name}: asking its client to let go (request ${e.value ?? 0})`);
+    });
+    const removals = Promise.all(mdevs.map((m) => this.#removeMdev(m).catch((err: unknown) => this.logger.error({ mdev: m.uuid, err: String(err) }, 'remove failed'))));
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), graceMs);
+    });
+    try {
+      if ((await Promise.race([removals, grace])) === 'timeout') {
+        onProgress(`clients still attached after ${graceMs} ms: disconnecting them`);
+        await this.#server.close();
+        await removals;
+      }
+    } finally {
+      clearTimeout(timer);
+      stop();
+    }
+    await this.#server.close();
+    await this.#parents.unregister();
+  }
+
+  #checkOpen(): void {
+    if (this.#closing !== null) throw new VfioError('ENODEV', 'the server is shutting down');
+  }
+
+  #parent(name: string): MdevParent {
+    const parents = mdevParents(this.host);
+    const p = parents.find((x) => x.dev.name === name);
+    if (p === undefined) throw new VfioError('ENODEV', `no mdev parent '${name}' (there are: ${parents.map((x) => x.dev.name).join(', ')})`);
+    return p;
+  }
+
+  /** The mdev whose VFIO device is `vfioN`, or the mdev named by a UUID. */
+  #findMdevOf(nameOrUuid: string): MdevDevice {
+    const byUuid = mdevFind(this.host, nameOrUuid);
+    if (byUuid !== undefined) return byUuid;
+    for (const m of mdevHostState(this.host).mdevs.values()) {
+      if (mdevVfioDevice(m)?.name === nameOrUuid) return m;
+    }
+    throw new VfioError('ENODEV', `no device '${nameOrUuid}' (give a vfioN name or an mdev UUID; see 'vfio-ts status')`);
+  }
+}

@@ -1,0 +1,163 @@
+// `vfio-ts serve`: the product's main job. Builds the Runtime from a config (or the embedded default: one
+// two-port mtty), exports every device on a vfio-user socket, opens the control socket, prints how to attach
+// QEMU, and on SIGINT/SIGTERM shuts down cleanly (a second signal forces the exit).
+import { mkdirSync } from 'node:fs';
+import { sanitizer } from '../sanitizer/sanitizer.js';
+import { VfioError } from '../uapi/errno.js';
+import { ConfigError, defaultConfig, defaultSocketPath, loadConfig } from './config.js';
+import type { DriverName, ServeConfig } from './config.js';
+import { ControlServer } from './control-server.js';
+import { controlHandlers } from './control-handlers.js';
+import type { CliLogger } from './logger.js';
+import { guestHint, qemuCommandLine } from './qemu.js';
+import { PARENT_OF, Runtime } from './runtime.js';
+import type { DeviceInfo } from './control-protocol.js';
+
+export interface ServeOptions {
+  readonly config?: string;
+  /** Overrides the config's control socket path. */
+  readonly ctl?: string;
+  /** Milliseconds shutdown waits for clients to let go before disconnecting them. */
+  readonly shutdownGraceMs: number;
+  readonly logger: CliLogger;
+  readonly cwd: string;
+  /** Human-readable output (stdout). */
+  readonly out: (line: string) => void;
+}
+
+/** Exit codes: 0 clean, 1 runtime failure or sanitizer findings, 2 bad configuration, 130 forced. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_CONFIG = 2;
+export const EXIT_FORCED = 130;
+
+/** Runs the server until a signal; resolves with the process exit code. */
+export async function serve(opts: ServeOptions): Promise<number> {
+  const { logger } = opts;
+  let config: ServeConfig;
+  try {
+    config = opts.config === undefined ? defaultConfig(opts.cwd) : loadConfig(opts.config, opts.cwd);
+    if (opts.ctl !== undefined) config = { ...config, control: opts.ctl };
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`vfio-ts: bad config: ${err.message}\n`);
+      return EXIT_CONFIG;
+    }
+    throw err;
+  }
+  const startedAt = Date.now();
+  mkdirSync(config.runDir, { recursive: true });
+  const runtime = new Runtime({ logger, requestIntervalMs: config.requestIntervalMs });
+  let control: ControlServer | null = null;
+  const progress = (msg: string): void => logger.info({}, msg);
+
+  // Signals arm before the first socket exists, so a Ctrl-C during start-up still cleans up.
+  const stopRequested = new Promise<string>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      signals++;
+      if (signals === 1) {
+        logger.info({ signal: sig }, 'shutting down (send the signal again to force)');
+        resolve(sig);
+      } else {
+        process.stderr.write(`vfio-ts: ${sig} again: forcing exit without cleanup\n`);
+        logger.flush();
+        process.exit(EXIT_FORCED);
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+
+  let code = EXIT_OK;
+  try {
+    const devices = await createDevices(runtime, config, progress);
+    control = await ControlServer.listen(
+      config.control,
+      controlHandlers({ runtime, controlPath: config.control, startedAt, runDir: config.runDir }),
+      logger,
+    );
+    logger.info({ control: config.control, devices: devices.length }, 'serving');
+    printBanner(opts.out, devices, config);
+    await stopRequested;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`vfio-ts: bad config: ${err.message}\n`);
+      code = EXIT_CONFIG;
+    } else {
+      process.stderr.write(`vfio-ts: ${err instanceof Error ? err.message : String(err)}\n`);
+      code = EXIT_FAILURE;
+    }
+  }
+  await control?.close();
+  await runtime.close(opts.shutdownGraceMs, progress);
+  logger.info({}, 'stopped');
+  if (!sanitizerClean(logger)) code = code === EXIT_OK ? EXIT_FAILURE : code;
+  return code;
+}
+
+/** Creates and exports the configured devices; a device the drivers refuse is a config error on its key. */
+async function createDevices(runtime: Runtime, config: ServeConfig, progress: (msg: string) => void): Promise<DeviceInfo[]> {
+  const counters = new Map<DriverName, number>();
+  const out: DeviceInfo[] = [];
+  const total = config.devices.length;
+  for (const [i, spec] of config.devices.entries()) {
+    const n = counters.get(spec.driver) ?? 0;
+    counters.set(spec.driver, n + 1);
+    const socket = spec.socket ?? defaultSocketPath(config.runDir, spec.driver, n);
+    progress(`creating device ${i + 1}/${total}: ${spec.driver} type ${spec.type}`);
+    try {
+      out.push(
+        await runtime.createMdev(PARENT_OF[spec.driver], spec.type, {
+          socket,
+          ...(spec.uuid !== undefined ? { uuid: spec.uuid } : {}),
+          ...(spec.ports !== undefined ? { ports: spec.ports } : {}),
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof VfioError)) throw err;
+      // Which key is at fault follows from the errno: a type the parent lacks, a UUID in use, or the rest.
+      const key = /no type/.test(err.message) ? `${spec.key}.type` : err.code === 'EEXIST' && spec.uuid !== undefined ? `${spec.key}.uuid` : spec.key;
+      throw new ConfigError(key, err.message);
+    }
+  }
+  return out;
+}
+
+function printBanner(out: (line: string) => void, devices: readonly DeviceInfo[], config: ServeConfig): void {
+  out('vfio-ts is serving:');
+  for (const d of devices) out(`  ${d.name} (${d.type}, mdev ${d.uuid ?? '-'}) on vfio-user socket ${d.socket ?? '(not exported)'}`);
+  out(`  control socket ${config.control}`);
+  out('');
+  out('Attach it to a VM with QEMU >= 10.1 (guest RAM must be a shared memfd so the server can reach it):');
+  out('');
+  const sockets = devices.flatMap((d) => (d.socket === null ? [] : [{ path: d.socket, id: d.name }]));
+  out(qemuCommandLine(sockets, config.guestMemoryMiB));
+  out('');
+  const drivers = new Set(devices.map((d) => d.parent));
+  for (const drv of drivers) {
+    const hint = guestHint(drv);
+    if (hint !== undefined) out(`In the guest: ${hint}`);
+  }
+  out(`Inspect it with: vfio-ts status | ls /sys/class/vfio-dev | trace   (Ctrl-C stops the server)`);
+}
+
+/** With the sanitizer on: reports leaked objects and findings to stderr; false if there were any. */
+function sanitizerClean(logger: CliLogger): boolean {
+  if (!sanitizer.enabled) return true;
+  const leaks = sanitizer.leaks();
+  const reports = sanitizer.reports;
+  for (const l of leaks) {
+    logger.error({ object: l.object, kind: l.kind, allocatedAt: l.allocatedAt }, 'sanitizer: leaked at exit');
+    process.stderr.write(`vfio-ts: sanitizer: leak: ${l.kind} ${l.object}, allocated at\n${l.allocatedAt}\n`);
+  }
+  for (const r of reports) {
+    logger.error({ kind: r.kind, object: r.object, stack: r.stack }, `sanitizer: ${r.message}`);
+    process.stderr.write(`vfio-ts: sanitizer: ${r.kind}: ${r.message}\n`);
+  }
+  if (leaks.length === 0 && reports.length === 0) {
+    logger.info({}, 'sanitizer: no leaks, no findings');
+    return true;
+  }
+  return false;
+}
