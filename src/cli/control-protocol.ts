@@ -27,7 +27,11 @@ export type JsonValue = null | boolean | number | string | readonly JsonValue[] 
 
 /** A request the server could not understand: answered with an EINVAL error line. */
 export class BadRequestError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The request's id when it was readable (0 otherwise). */
+    readonly id = 0,
+  ) {
     super(message);
     this.name = 'BadRequestError';
   }
@@ -47,7 +51,7 @@ export function decodeRequest(line: string): { id: number; request: ControlReque
   const cmd = o['cmd'];
   const str = (k: string): string => {
     const v = o[k];
-    if (typeof v !== 'string' || v === '') throw new BadRequestError(`${String(cmd)}: '${k}' must be a non-empty string`);
+    if (typeof v !== 'string' || v === '') throw new BadRequestError(`${String(cmd)}: '${k}' must be a non-empty string`, id);
     return v;
   };
   switch (cmd) {
@@ -67,7 +71,7 @@ export function decodeRequest(line: string): { id: number; request: ControlReque
     case 'screenshot':
       return { id, request: { cmd, device: str('device') } };
     default:
-      throw new BadRequestError(`unknown command ${JSON.stringify(cmd)}`);
+      throw new BadRequestError(`unknown command ${JSON.stringify(cmd)}`, id);
   }
 }
 

@@ -124,6 +124,7 @@ export class ControlServer {
       const data = await this.#run(request, ctx);
       send({ id, type: 'result', data });
     } catch (err) {
+      if (err instanceof BadRequestError) id = err.id;
       const { code, message } = describeError(err);
       if (code === 'EIO') this.#logger.error({ err: message }, 'control command failed');
       send({ id, type: 'error', code, message });

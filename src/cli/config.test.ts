@@ -1,0 +1,101 @@
+// Tests for the serve config: defaults, relative paths, and messages naming the offending key.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, defaultConfig, loadConfig, parseConfig } from './config.js';
+
+const bad = (json: unknown, key: string, re?: RegExp): void => {
+  assert.throws(
+    () => parseConfig(json, '/etc/vfio', '/home/u'),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError, String(err));
+      assert.equal(err.key, key);
+      assert.ok(err.message.startsWith(key === '' ? '' : `${key}: `), err.message);
+      if (re) assert.match(err.message, re);
+      return true;
+    },
+  );
+};
+
+test('the default config serves one two-port mtty with sockets under <cwd>/run', () => {
+  const c = defaultConfig('/home/u/proj');
+  assert.equal(c.runDir, '/home/u/proj/run');
+  assert.equal(c.control, '/home/u/proj/run/vfio-ts.ctl');
+  assert.deepEqual(c.devices, [{ driver: 'mtty', type: '2', key: 'devices[0]' }]);
+});
+
+test('a full config parses; relative paths resolve against the config file directory', () => {
+  const c = parseConfig(
+    {
+      runDir: 'sockets',
+      control: '/tmp/x.ctl',
+      requestIntervalMs: 50,
+      devices: [
+        { driver: 'mtty', type: '2', uuid: '83B8F4F2-509F-382F-3C1E-E6BFE0FA1001', socket: 'a.sock', ports: ['loopback', { tcp: 4555 }] },
+        { driver: 'mtty', type: 'mtty-1', ports: [{ unix: 'port.sock' }] },
+        { driver: 'mbochs', type: 'small' },
+        { driver: 'mdpy', type: 'vga' },
+      ],
+    },
+    '/etc/vfio',
+    '/home/u',
+  );
+  assert.equal(c.runDir, '/etc/vfio/sockets');
+  assert.equal(c.control, '/tmp/x.ctl');
+  assert.equal(c.requestIntervalMs, 50);
+  assert.equal(c.devices.length, 4);
+  assert.equal(c.devices[0]?.uuid, '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001');
+  assert.equal(c.devices[0]?.socket, '/etc/vfio/a.sock');
+  assert.deepEqual(c.devices[0]?.ports, [{ kind: 'loopback' }, { kind: 'tcp', port: 4555 }]);
+  assert.deepEqual(c.devices[1]?.ports, [{ kind: 'unix', path: '/etc/vfio/port.sock' }]);
+  assert.equal(c.devices[2]?.key, 'devices[2]');
+});
+
+test('no runDir: <cwd>/run, as serve without a config', () => {
+  const c = parseConfig({ devices: [] }, '/etc/vfio', '/home/u');
+  assert.equal(c.runDir, '/home/u/run');
+  assert.equal(c.control, '/home/u/run/vfio-ts.ctl');
+});
+
+test('every bad value is reported with its key', () => {
+  bad([], '', /must be an object/);
+  bad({}, 'devices', /required/);
+  bad({ devices: {} }, 'devices', /must be a list/);
+  bad({ devices: [], colour: 'red' }, 'colour', /unknown key/);
+  bad({ devices: [], requestIntervalMs: 0 }, 'requestIntervalMs', /integer from 1/);
+  bad({ devices: [42] }, 'devices[0]', /must be an object/);
+  bad({ devices: [{ type: '2' }] }, 'devices[0].driver', /required/);
+  bad({ devices: [{ driver: 'nvme', type: '2' }] }, 'devices[0].driver', /one of mtty, mdpy, mbochs/);
+  bad({ devices: [{ driver: 'mtty' }] }, 'devices[0].type', /required/);
+  bad({ devices: [{ driver: 'mtty', type: 2 }] }, 'devices[0].type', /non-empty string/);
+  bad({ devices: [{ driver: 'mtty', type: '2', uuid: 'nope' }] }, 'devices[0].uuid', /UUID/);
+  bad({ devices: [{ driver: 'mtty', type: '2', prots: [] }] }, 'devices[0].prots', /unknown key/);
+  bad({ devices: [{ driver: 'mdpy', type: 'vga', ports: [] }] }, 'devices[0].ports', /only mtty/);
+  bad({ devices: [{ driver: 'mtty', type: '2', ports: ['loopback', 'loopback', 'loopback'] }] }, 'devices[0].ports', /at most 2/);
+  bad({ devices: [{ driver: 'mtty', type: '2', ports: ['serial'] }] }, 'devices[0].ports[0]', /unknown port backend/);
+  bad({ devices: [{ driver: 'mtty', type: '2', ports: [{ udp: 1 }] }] }, 'devices[0].ports[0].udp', /unknown port backend/);
+  bad({ devices: [{ driver: 'mtty', type: '2', ports: [{ tcp: 1, unix: 'x' }] }] }, 'devices[0].ports[0]', /exactly one key/);
+  bad({ devices: [{ driver: 'mtty', type: '2', ports: ['loopback', { tcp: 70000 }] }] }, 'devices[0].ports[1].tcp', /1 to 65535/);
+  bad({ devices: [{ driver: 'mtty', type: '2', socket: `/${'x'.repeat(200)}` }] }, 'devices[0].socket', /longer than/);
+});
+
+test('clashing sockets, UUIDs and TCP ports name the second user', () => {
+  bad({ devices: [{ driver: 'mtty', type: '2', socket: '/r/a.sock' }, { driver: 'mdpy', type: 'vga', socket: '/r/a.sock' }] }, 'devices[1].socket', /devices\[0\]/);
+  bad({ runDir: '/r', devices: [{ driver: 'mtty', type: '2' }, { driver: 'mtty', type: '1', socket: '/r/mtty0.sock' }] }, 'devices[1].socket', /already used/);
+  bad({ control: '/r/c', devices: [{ driver: 'mtty', type: '2', socket: '/r/c' }] }, 'devices[0].socket', /control/);
+  const u = '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001';
+  bad({ devices: [{ driver: 'mtty', type: '2', uuid: u }, { driver: 'mtty', type: '1', uuid: u }] }, 'devices[1].uuid', /already used/);
+  bad({ devices: [{ driver: 'mtty', type: '2', ports: [{ tcp: 5000 }, { tcp: 5000 }] }] }, 'devices[0].ports[1].tcp', /already used/);
+});
+
+test('loadConfig reports unreadable files and bad JSON without a key', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vfio-ts-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  assert.throws(() => loadConfig('missing.json', dir), /cannot read config file/);
+  writeFileSync(join(dir, 'bad.json'), '{"devices": [');
+  assert.throws(() => loadConfig('bad.json', dir), /not valid JSON/);
+  writeFileSync(join(dir, 'ok.json'), JSON.stringify({ runDir: 'r', devices: [{ driver: 'mtty', type: '1' }] }));
+  assert.equal(loadConfig('ok.json', dir).runDir, join(dir, 'r'));
+});
