@@ -1,0 +1,162 @@
+// The mtty mdev sample on the new life cycle: a virtual PCI serial card with one or two 16550A UARTs in I/O BARs,
+// INTx and MSI, a shared port budget and migration v2 (samples/vfio-mdev/mtty.c).
+import type { Device } from '../../base/device.js';
+import { hostOf } from '../../base/device.js';
+import type { Logger } from '../../base/log.js';
+import { VfioError, check } from '../../uapi/errno.js';
+import { VFIO_MIGRATION_P2P, VFIO_MIGRATION_PRE_COPY, VFIO_MIGRATION_STOP_COPY } from '../../uapi/migration.js';
+import { VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE } from '../../uapi/region-info.js';
+import { allocDevice, putVfioDevice } from '../../vfio/vfio-device.js';
+import { registerEmulatedIommuDev, unregisterGroupDev } from '../../vfio/registration.js';
+import type { UnregisterOptions } from '../../vfio/registration.js';
+import type { VfioDeviceOps } from '../../vfio/vfio-ops.js';
+import { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion } from '../pci-emu/pci-emu-device.js';
+import { pciEmuCloseDevice, pciEmuOps, pciEmuReset } from '../pci-emu/pci-emu-ops.js';
+import { pciEmuMigrationInit, pciEmuMigrationOps } from '../pci-emu/migration-arcs.js';
+import { createUartBackend } from './backends.js';
+import type { MttyBackendSpec, MttyHostBackend } from './backends.js';
+import { mttyPciSetup, MTTY_IO_BAR_SIZE } from './mtty-config.js';
+import { mttyPutPorts, mttyTakePorts, mttyType } from './mtty-types.js';
+import type { MttyType, MttyTypeName } from './mtty-types.js';
+import { Uart16550 } from './uart16550.js';
+
+/** The version of mtty's migration record. */
+export const MTTY_STATE_VERSION = 1;
+
+export interface MttyOptions {
+  /** One backend per port; missing entries are loopback. Backends live from init to release. */
+  readonly backends?: readonly MttyBackendSpec[];
+}
+
+/** An mtty device: the driver state IS the VFIO device. */
+export class MttyState extends VfioPciEmuDevice {
+  nrPorts = 0;
+  ports: Uart16550[] = [];
+  backends: MttyHostBackend[] = [];
+
+  /** updateIrq() of the card: the line is the OR of the ports' lines. */
+  updateIrq(): void {
+    this.setIrqLevel(this.ports.some((p) => p.irq));
+  }
+}
+
+/** What mttyCreate hands to init (the kernel's init finds the type through mdev->type). */
+const pendingCreate = new WeakMap<Device, { type: MttyType; opts: MttyOptions }>();
+
+function mttyInit(dev: MttyState): void {
+  const parent = dev.dev;
+  const args = parent === null ? undefined : pendingCreate.get(parent);
+  if (args === undefined) throw new VfioError('EINVAL', 'mtty devices are created with mttyCreate');
+  const host = hostOf(parent ?? dev);
+  const n = args.type.nrPorts;
+  mttyTakePorts(host, n);
+  const undo: (() => void)[] = [() => mttyPutPorts(host, n)];
+  try {
+    dev.nrPorts = n;
+    pciEmuInit(dev, mttyPciSetup(n, () => resetPorts(dev)));
+    for (let i = 0; i < n; i++) {
+      const uart = new Uart16550({ onIrq: () => dev.updateIrq() });
+      dev.ports.push(uart);
+      pciEmuSetRegion(dev, i, {
+        size: MTTY_IO_BAR_SIZE,
+        flags: VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
+        // Each byte of an access is one register access, in ascending order.
+        read: (offset, buf) => {
+          for (let b = 0; b < buf.length; b++) buf[b] = uart.read(offset + b);
+        },
+        write: (offset, buf) => {
+          for (let b = 0; b < buf.length; b++) uart.write(offset + b, buf[b] ?? 0);
+        },
+      });
+    }
+    const log: Logger = host.logger;
+    for (let i = 0; i < n; i++) {
+      const backend = createUartBackend(args.opts.backends?.[i] ?? 'loopback', log);
+      dev.backends.push(backend);
+      undo.push(() => backend.close());
+      const uart = dev.ports[i];
+      if (uart === undefined) throw new Error('mtty: port missing');
+      uart.setBackend(backend.uart);
+      backend.attach((bytes) => uart.receive(bytes));
+    }
+    pciEmuMigrationInit(dev, {
+      device: `mtty-${n}`,
+      version: MTTY_STATE_VERSION,
+      flags: VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY,
+      save: () => ({ nrPorts: dev.nrPorts, ports: dev.ports.map((p) => p.save()) }),
+      load: (state) => loadPorts(dev, state),
+    });
+  } catch (err) {
+    for (const u of undo.reverse()) u();
+    throw err;
+  }
+}
+
+/** Validates every port record first (into scratch UARTs), then applies them: a bad stream changes nothing. */
+function loadPorts(dev: MttyState, state: unknown): void {
+  check(typeof state === 'object' && state !== null, 'EINVAL', 'mtty state is not an object');
+  const fields = new Map<string, unknown>(Object.entries(state));
+  check(fields.get('nrPorts') === dev.nrPorts, 'EINVAL', `mtty state has ${String(fields.get('nrPorts'))} ports, device has ${dev.nrPorts}`);
+  const records = fields.get('ports');
+  check(Array.isArray(records) && records.length === dev.nrPorts, 'EINVAL', 'mtty state ports');
+  for (const r of records) Uart16550.load(r);
+  records.forEach((r: unknown, i) => dev.ports[i]?.restore(r));
+  dev.updateIrq();
+}
+
+function resetPorts(dev: MttyState): void {
+  for (const p of dev.ports) p.reset();
+  dev.updateIrq();
+}
+
+/** Release: stop the ports and close the backends, then give the ports back as the very last step (no use of dev after). */
+function mttyRelease(dev: MttyState): void {
+  const host = hostOf(dev);
+  const n = dev.nrPorts;
+  const backends = dev.backends;
+  for (const p of dev.ports) {
+    p.setIrqHandler(undefined);
+    p.setBackend(undefined);
+  }
+  for (const b of backends) b.close();
+  mttyPutPorts(host, n);
+}
+
+export const mttyOps: VfioDeviceOps<MttyState> = Object.freeze({
+  ...pciEmuOps,
+  ...pciEmuMigrationOps,
+  name: 'vfio-mtty',
+  init: mttyInit,
+  release: mttyRelease,
+  /** First open: the card comes up from power-on (UARTs, config space, INTx state). */
+  openDevice: (dev: MttyState) => pciEmuReset(dev),
+  /** Last close: IRQ triggers and migration streams dropped (mtty_close). */
+  closeDevice: (dev: MttyState) => pciEmuCloseDevice(dev),
+});
+
+/**
+ * mtty_probe for the mdev framework: allocates an mtty of `type` ('1' or '2' ports) under `parent` and registers it
+ * (an emulated-IOMMU device). ENOSPC when the host's port budget is short. Remove with mttyRemove.
+ */
+export function mttyCreate(parent: Device, type: MttyTypeName, opts: MttyOptions = {}): MttyState {
+  pendingCreate.set(parent, { type: mttyType(type), opts });
+  let dev: MttyState;
+  try {
+    dev = allocDevice(MttyState, parent, mttyOps);
+  } finally {
+    pendingCreate.delete(parent);
+  }
+  try {
+    registerEmulatedIommuDev(dev);
+  } catch (err) {
+    putVfioDevice(dev);
+    throw err;
+  }
+  return dev;
+}
+
+/** mtty_remove: unregister (waits for users, asking through the REQ eventfd), then the last put releases it. */
+export async function mttyRemove(dev: MttyState, opts: UnregisterOptions = {}): Promise<void> {
+  await unregisterGroupDev(dev, opts);
+  putVfioDevice(dev);
+}
