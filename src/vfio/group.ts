@@ -25,6 +25,8 @@ export interface VfioGroupIommu {
   use(device: VfioDevice): void;
   /** Opposite of use. */
   unuse(device: VfioDevice): void;
+  /** Called when the group's last device goes away: the container lets go of the group (vfio_device_remove_group). */
+  release?(): void;
 }
 
 export class VfioGroup {
@@ -38,6 +40,8 @@ export class VfioGroup {
   opened = false;
   /** Set when the last device left; an open group file sees ENODEV from then on. */
   dead = false;
+  /** Devices of the group bound through their cdev (cdev_device_open_cnt): the group file cannot open meanwhile. */
+  cdevDeviceOpenCnt = 0;
 
   constructor(
     readonly host: Host,
@@ -95,6 +99,10 @@ export function vfioDeviceRemoveGroup(device: VfioDevice): void {
   if (group.type !== 'iommu' && device.dev !== null) iommuGroupRemoveDevice(device.dev);
   if (--group.drivers > 0) return;
   group.dead = true;
+  // Revokes the user's container: no device is open any more (they all closed before unregister finished).
+  const iommu = group.iommu;
+  group.iommu = null;
+  iommu?.release?.();
   group.host.devfs.remove(group.devPath, group);
   vfioCore(group.host).groups.delete(group.iommuGroup);
   // Balances iommuGroupGet in groupCreate.

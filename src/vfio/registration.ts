@@ -12,6 +12,7 @@ import { cdevAdd, cdevDel } from './cdev.js';
 import { devicePutRegistration } from './registration-count.js';
 import type { VfioDevice } from './vfio-device.js';
 import { deviceLabel, opsOf, publishStep } from './vfio-device.js';
+import { migCheckFlags } from './migration-fsm.js';
 
 export { deviceTryGetRegistration, devicePutRegistration } from './registration-count.js';
 
@@ -19,6 +20,7 @@ function registerDev(device: VfioDevice, type: VfioGroupType): void {
   sanitizer.assertLive(device, 'register');
   if (device.ops === null || device.index < 0) throw new VfioError('EINVAL', 'register: device was not allocated with allocDevice/initDevice');
   if (device.regState !== 'unregistered') throw new VfioError('EEXIST', `${deviceLabel(device)} is already registered`);
+  checkMigrationOps(device);
   const undo: (() => void)[] = [];
   try {
     // A driver that does not choose a set gets a singleton set just for itself.
@@ -39,6 +41,23 @@ function registerDev(device: VfioDevice, type: VfioGroupType): void {
   device.regState = 'registered';
   vfioDeviceGroupRegister(device);
   publishStep('register', device);
+}
+
+/**
+ * vfio_pci_core_register_device()'s checks, for every driver here: migration ops come as a set of three and need
+ * VFIO_MIGRATION_STOP_COPY; the dirty-logging ops come as a set of three. EINVAL otherwise.
+ */
+function checkMigrationOps(device: VfioDevice): void {
+  const ops = opsOf(device);
+  const mig = [ops.migrationSetState, ops.migrationGetState, ops.migrationGetDataSize];
+  if (mig.some((f) => f !== undefined)) {
+    if (!mig.every((f) => f !== undefined)) throw new VfioError('EINVAL', `${ops.name}: incomplete migration ops`);
+    migCheckFlags(device.migrationFlags);
+  }
+  const log = [ops.logStart, ops.logStop, ops.logReadAndClear];
+  if (log.some((f) => f !== undefined) && !log.every((f) => f !== undefined)) {
+    throw new VfioError('EINVAL', `${ops.name}: incomplete dirty logging ops`);
+  }
 }
 
 /** vfio_register_group_dev(): a device behind a real IOMMU group (vfio-pci, platform, ...). */
