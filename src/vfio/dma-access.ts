@@ -8,6 +8,19 @@ export interface VfioDmaAccess {
   dmaRw(iova: bigint, buf: Uint8Array, write: boolean): void;
   pinPages(iova: bigint, npage: number, prot: number): void;
   unpinPages(iova: bigint, npage: number): void;
+  /** Optional: DMA that may complete later (memory the user shares by messages, e.g. vfio-user without an fd). */
+  dmaRwAsync?(iova: bigint, buf: Uint8Array, write: boolean): Promise<void>;
+}
+
+/** An asynchronous DMA path a device's user supplies from outside the core (the vfio-user server does). */
+export type DmaRwAsync = (iova: bigint, buf: Uint8Array, write: boolean) => Promise<void>;
+
+const asyncPaths = new WeakMap<VfioDevice, DmaRwAsync>();
+
+/** Installs (or, with undefined, removes) the asynchronous DMA path of `device` while its user has it open. */
+export function vfioSetDmaRwAsync(device: VfioDevice, fn: DmaRwAsync | undefined): void {
+  if (fn === undefined) asyncPaths.delete(device);
+  else asyncPaths.set(device, fn);
 }
 
 function accessOf(device: VfioDevice): VfioDmaAccess {
@@ -21,6 +34,20 @@ function accessOf(device: VfioDevice): VfioDmaAccess {
 export function vfioDmaRw(device: VfioDevice, iova: bigint, buf: Uint8Array, write: boolean): void {
   if (buf.length === 0) throw new VfioError('EINVAL', 'empty dma_rw');
   accessOf(device).dmaRw(iova, buf, write);
+}
+
+/**
+ * vfio_dma_rw() for memory that may not be reachable synchronously: uses the access's (or the installed)
+ * asynchronous path when there is one, else the synchronous vfioDmaRw. On a range the user shares only by
+ * messages, the synchronous path fails with EFAULT; this one reaches it.
+ */
+export async function vfioDmaRwAsync(device: VfioDevice, iova: bigint, buf: Uint8Array, write: boolean): Promise<void> {
+  if (buf.length === 0) throw new VfioError('EINVAL', 'empty dma_rw');
+  const a = accessOf(device);
+  if (a.dmaRwAsync !== undefined) return a.dmaRwAsync(iova, buf, write);
+  const fn = asyncPaths.get(device);
+  if (fn !== undefined) return fn(iova, buf, write);
+  a.dmaRw(iova, buf, write);
 }
 
 /** vfio_pin_pages(): pins `npage` pages from `iova`; the device must unpin them (at the latest in dmaUnmap). */

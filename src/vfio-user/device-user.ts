@@ -1,0 +1,189 @@
+// A connection's use of its device, the way a VMM process uses a VFIO cdev (Documentation/driver-api/vfio.rst
+// "cdev"): open /dev/vfio/devices/vfioN and /dev/iommu, IOAS alloc, BIND_IOMMUFD, ATTACH_IOMMUFD_PT; DMA
+// memory is mmapped into the process and mapped into the IOAS at the client's IOVA.
+import { VfioError } from '../uapi/errno.js';
+import {
+  IOMMU_IOAS_ALLOC,
+  IOMMU_IOAS_MAP,
+  IOMMU_IOAS_UNMAP,
+  VFIO_DEVICE_ATTACH_IOMMUFD_PT,
+  VFIO_DEVICE_BIND_IOMMUFD,
+  VFIO_DEVICE_GET_REGION_INFO,
+} from '../uapi/ioctl.js';
+import {
+  IOMMU_IOAS_ALLOC_SIZEOF,
+  IOMMU_IOAS_MAP_FIXED_IOVA,
+  IOMMU_IOAS_MAP_READABLE,
+  IOMMU_IOAS_MAP_SIZEOF,
+  IOMMU_IOAS_MAP_WRITEABLE,
+  IOMMU_IOAS_UNMAP_SIZEOF,
+  VFIO_DEVICE_ATTACH_IOMMUFD_PT_SIZEOF,
+  VFIO_DEVICE_BIND_IOMMUFD_MINSZ,
+  encodeIommuIoasMap,
+  encodeIommuIoasUnmap,
+} from '../uapi/iommufd.js';
+import type { DmaBacking } from '../vfio/dma-space.js';
+import type { DeviceProcess } from './device-process.js';
+
+/** Where user mappings go in the process's address space: high, like a VMM's guest RAM mappings. */
+const VADDR_BASE = 0x7f00_0000_0000n;
+const PAGE = 4096n;
+
+/** One region as GET_REGION_INFO reported it: the device-file offset its pread/pwrite use. */
+export interface RegionEntry {
+  readonly size: number;
+  readonly offset: number;
+  readonly flags: number;
+}
+
+/** A DMA mapping this user made: its IOVA range, where it lives in the process, and its backing. */
+export interface UserDmaMapping {
+  readonly iova: bigint;
+  readonly size: bigint;
+  readonly vaddr: bigint;
+  readonly backing: DmaBacking;
+  readonly readable: boolean;
+  readonly writable: boolean;
+  /** Undo for the memory behind the backing (munmap), run after the IOAS and mm unmaps. */
+  readonly release: (() => void) | undefined;
+}
+
+/**
+ * Opens `cdevPath` in `proc` and binds it to a fresh IOAS. Throws VfioError: EBUSY if another user has the
+ * device open (the cdev allows one), ENODEV/ENOENT if it is going away or gone. On failure everything
+ * opened here is closed again.
+ */
+export class DeviceUser {
+  readonly proc: DeviceProcess;
+  readonly deviceFd: number;
+  readonly iommuFd: number;
+  readonly ioasId: number;
+  readonly #regions = new Map<number, RegionEntry>();
+  readonly #maps: UserDmaMapping[] = [];
+  #nextVaddr = VADDR_BASE;
+
+  constructor(proc: DeviceProcess, cdevPath: string) {
+    this.proc = proc;
+    const undo: (() => void)[] = [];
+    try {
+      this.deviceFd = proc.open(cdevPath);
+      const devFd = this.deviceFd;
+      undo.push(() => proc.close(devFd));
+      this.iommuFd = proc.open('/dev/iommu');
+      const iommuFd = this.iommuFd;
+      undo.push(() => proc.close(iommuFd));
+      const alloc = Buffer.alloc(IOMMU_IOAS_ALLOC_SIZEOF);
+      alloc.writeUInt32LE(IOMMU_IOAS_ALLOC_SIZEOF, 0);
+      proc.ioctl(iommuFd, IOMMU_IOAS_ALLOC, alloc);
+      this.ioasId = alloc.readUInt32LE(8);
+      const bind = Buffer.alloc(VFIO_DEVICE_BIND_IOMMUFD_MINSZ);
+      bind.writeUInt32LE(VFIO_DEVICE_BIND_IOMMUFD_MINSZ, 0);
+      bind.writeInt32LE(iommuFd, 8);
+      try {
+        proc.ioctl(devFd, VFIO_DEVICE_BIND_IOMMUFD, bind);
+      } catch (err) {
+        // The cdev path allows one open: the core says EINVAL ("already open"); a client wants to hear busy.
+        if (VfioError.is(err, 'EINVAL')) throw new VfioError('EBUSY', 'device is in use by another client');
+        throw err;
+      }
+      const attach = Buffer.alloc(VFIO_DEVICE_ATTACH_IOMMUFD_PT_SIZEOF);
+      attach.writeUInt32LE(VFIO_DEVICE_ATTACH_IOMMUFD_PT_SIZEOF, 0);
+      attach.writeUInt32LE(this.ioasId, 8);
+      proc.ioctl(devFd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, attach);
+    } catch (err) {
+      for (const u of undo.reverse()) {
+        try {
+          u();
+        } catch {
+          /* already closed */
+        }
+      }
+      throw err;
+    }
+  }
+
+  /** The region's size and file offset from GET_REGION_INFO, cached (regions are fixed while open). */
+  region(index: number): RegionEntry {
+    let r = this.#regions.get(index);
+    if (r === undefined) {
+      const info = Buffer.alloc(32);
+      info.writeUInt32LE(32, 0);
+      info.writeUInt32LE(index, 8);
+      this.proc.ioctl(this.deviceFd, VFIO_DEVICE_GET_REGION_INFO, info);
+      const size = info.readBigUInt64LE(16);
+      const offset = info.readBigUInt64LE(24);
+      r = { flags: info.readUInt32LE(4), size: Number(size), offset: Number(offset) };
+      this.#regions.set(index, r);
+    }
+    return r;
+  }
+
+  /** Number of live DMA mappings. */
+  get mappingCount(): number {
+    return this.#maps.length;
+  }
+
+  /** The mapping containing [iova, iova + length), if one does. */
+  findMapping(iova: bigint, length: bigint): UserDmaMapping | undefined {
+    for (const m of this.#maps) if (iova >= m.iova && iova + length <= m.iova + m.size) return m;
+    return undefined;
+  }
+
+  /**
+   * Puts `backing` into the process at a fresh vaddr and maps [iova, iova+size) to it in the IOAS.
+   * `release` (if any) is taken: it runs when the mapping goes, or now if mapping fails.
+   */
+  dmaMap(iova: bigint, size: bigint, backing: DmaBacking, prot: { read: boolean; write: boolean }, release?: () => void): void {
+    const vaddr = this.#nextVaddr;
+    let mmDone = false;
+    try {
+      this.proc.mm.map(vaddr, backing, 0, Number(size));
+      mmDone = true;
+      let flags = IOMMU_IOAS_MAP_FIXED_IOVA;
+      if (prot.read) flags |= IOMMU_IOAS_MAP_READABLE;
+      if (prot.write) flags |= IOMMU_IOAS_MAP_WRITEABLE;
+      const arg = encodeIommuIoasMap({ size: IOMMU_IOAS_MAP_SIZEOF, flags, ioasId: this.ioasId, userVa: vaddr, length: size, iova });
+      this.proc.ioctl(this.iommuFd, IOMMU_IOAS_MAP, arg);
+    } catch (err) {
+      if (mmDone) this.proc.mm.unmap(vaddr);
+      release?.();
+      throw err;
+    }
+    this.#nextVaddr = vaddr + ((size + PAGE - 1n) / PAGE) * PAGE + PAGE;
+    this.#maps.push({ iova, size, vaddr, backing, readable: prot.read, writable: prot.write, release });
+  }
+
+  /**
+   * Unmaps every mapping inside [iova, iova+size) (EINVAL-free: a range that matches nothing is ENOENT as
+   * IOMMU_IOAS_UNMAP says). `all` unmaps everything. Returns the mappings removed.
+   */
+  dmaUnmap(iova: bigint, size: bigint, all = false): UserDmaMapping[] {
+    const gone = this.#maps.filter((m) => all || (m.iova >= iova && m.iova + m.size <= iova + size));
+    if (!all && gone.length === 0) throw new VfioError('ENOENT', 'no DMA mapping in range');
+    for (const m of gone) this.#drop(m);
+    return gone;
+  }
+
+  /** Drops every mapping (disconnect). */
+  dropAll(): void {
+    for (const m of [...this.#maps]) {
+      try {
+        this.#drop(m);
+      } catch {
+        /* the process is going away anyway: closeAll() tears the IOAS down */
+      }
+    }
+  }
+
+  #drop(m: UserDmaMapping): void {
+    const i = this.#maps.indexOf(m);
+    if (i >= 0) this.#maps.splice(i, 1);
+    try {
+      const arg = encodeIommuIoasUnmap({ size: IOMMU_IOAS_UNMAP_SIZEOF, ioasId: this.ioasId, iova: m.iova, length: m.size });
+      this.proc.ioctl(this.iommuFd, IOMMU_IOAS_UNMAP, arg);
+    } finally {
+      this.proc.mm.unmap(m.vaddr);
+      m.release?.(); // balances the mmap made for this mapping
+    }
+  }
+}

@@ -1,0 +1,70 @@
+// VFIO_USER_DMA_MAP and VFIO_USER_DMA_UNMAP (vfio-user.rst; libvfio-user lib/dma.c and test_dma_{map,unmap}.py):
+// an fd-backed range is mmapped into the connection's process and mapped in its IOAS; a range without an fd
+// is reserved and reached by DMA_READ/DMA_WRITE messages.
+import * as native from '../native/index.js';
+import { ArrayBufferBacking } from '../vfio/dma-space.js';
+import { VfioError, check } from '../uapi/errno.js';
+import type { CommandHandler } from './handler.js';
+import { MessageBacking } from './message-dma.js';
+import {
+  VFIO_DMA_UNMAP_FLAG_ALL,
+  VFIO_USER_DMA_MAP,
+  VFIO_USER_DMA_UNMAP,
+  VFIO_USER_F_DMA_REGION_READ,
+  VFIO_USER_F_DMA_REGION_WRITE,
+  decodeDmaMap,
+  decodeDmaUnmap,
+  encodeDmaUnmapReply,
+} from './protocol/index.js';
+
+/** Node cannot hold an external buffer above this; larger fd-backed ranges are refused. */
+const MAX_MAPPING = 2 ** 32;
+
+export const dmaHandlers: ReadonlyMap<number, CommandHandler> = new Map<number, CommandHandler>([
+  [
+    VFIO_USER_DMA_MAP,
+    {
+      takesFds: true,
+      handle(conn, msg) {
+        const req = decodeDmaMap(msg.payload, msg.fdCount);
+        const user = conn.du;
+        const maxMaps = conn.negotiated?.server.maxDmaMaps ?? 0;
+        check(user.mappingCount < maxMaps, 'ENOSPC', `more than max_dma_maps ${maxMaps} mappings`);
+        check(req.size > 0n && req.size <= BigInt(MAX_MAPPING), 'EINVAL', `DMA_MAP size ${req.size}`);
+        const prot = { read: (req.flags & VFIO_USER_F_DMA_REGION_READ) !== 0, write: (req.flags & VFIO_USER_F_DMA_REGION_WRITE) !== 0 };
+        const size = Number(req.size);
+        const fds = msg.takeFds();
+        const fd = fds[0];
+        if (fd === undefined) {
+          user.dmaMap(req.address, req.size, new MessageBacking(size), prot);
+        } else {
+          let ab: ArrayBuffer;
+          try {
+            check(req.offset <= BigInt(Number.MAX_SAFE_INTEGER), 'EINVAL', 'DMA_MAP offset');
+            ab = native.mmap(fd, Number(req.offset), size, prot.write);
+          } catch (err) {
+            if (native.NativeError.is(err)) throw new VfioError('EINVAL', `mmap of the DMA fd failed: ${err.code}`);
+            throw err;
+          } finally {
+            native.close(fd); // the mapping keeps the memory; the fd itself is not needed any more
+          }
+          user.dmaMap(req.address, req.size, new ArrayBufferBacking(new Uint8Array(ab)), prot, () => native.munmap(ab));
+        }
+        conn.reply(msg);
+      },
+    },
+  ],
+  [
+    VFIO_USER_DMA_UNMAP,
+    {
+      takesFds: false,
+      handle(conn, msg) {
+        const req = decodeDmaUnmap(msg.payload);
+        // Dirty tracking goes through DEVICE_FEATURE DMA logging (migration v2), not through unmap.
+        check(req.bitmap === undefined, 'EOPNOTSUPP', 'DMA_UNMAP with GET_DIRTY_BITMAP');
+        conn.du.dmaUnmap(req.address, req.size, (req.flags & VFIO_DMA_UNMAP_FLAG_ALL) !== 0);
+        conn.reply(msg, encodeDmaUnmapReply(req));
+      },
+    },
+  ],
+]);

@@ -1,0 +1,197 @@
+// A vfio-user connection's byte transport over a nonblocking UNIX stream fd (libvfio-user lib/tran_sock.c):
+// recvmsg into a per-connection buffer feeding the framer, sendmsgv with SCM_RIGHTS, queueing on EAGAIN.
+import * as native from '../native/index.js';
+import { MessageFramer } from './protocol/index.js';
+
+const EAGAIN = 11;
+const EINTR = 4;
+const INITIAL_RECV = 64 * 1024;
+/** A peer that stops reading: beyond this many queued bytes we stop reading from it too (backpressure). */
+const MAX_QUEUED = 4 * 1024 * 1024;
+
+/** What the owner of a transport hears. */
+export interface TransportEvents {
+  /** Bytes arrived and were pushed into the framer (drain it). Called on the event loop. */
+  readable(): void;
+  /** The transport is gone (EOF, socket error, destroy or close). Called once. */
+  closed(err: Error | undefined): void;
+}
+
+interface Pending {
+  data: Buffer;
+  fds: readonly number[] | undefined;
+}
+
+/**
+ * One socket. The transport owns the fd and closes it exactly once; every fd received is owned by the
+ * framer (and so by the messages it yields) from the moment recvmsg returns it.
+ */
+export class Transport {
+  readonly fd: number;
+  readonly framer: MessageFramer;
+  #buf: Buffer;
+  readonly #maxRecv: number;
+  readonly #fdsOut: Int32Array;
+  readonly #watcher: native.FdWatcher;
+  readonly #events: TransportEvents;
+  #pending: Pending[] = [];
+  #queued = 0;
+  #closing = false;
+  #destroyed = false;
+  #interest = 0;
+
+  constructor(fd: number, events: TransportEvents, opts: { maxFds: number; maxMessageSize: number }) {
+    this.fd = fd;
+    this.#events = events;
+    this.#maxRecv = opts.maxMessageSize;
+    this.#buf = Buffer.allocUnsafe(Math.min(INITIAL_RECV, opts.maxMessageSize));
+    // One slot for the count, room for the most fds a peer may send, plus slack so a few too many are still
+    // received (and refused by the handler) instead of breaking the stream.
+    this.#fdsOut = new Int32Array(1 + opts.maxFds + 8);
+    this.framer = new MessageFramer({ closeFd: native.close, maxMessageSize: opts.maxMessageSize });
+    this.#watcher = new native.FdWatcher(fd, (ev, err) => this.#onPoll(ev, err));
+    this.#setInterest(native.POLLIN);
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** Bytes accepted by send() but not yet written to the socket. */
+  get queuedBytes(): number {
+    return this.#queued;
+  }
+
+  /**
+   * One recvmsg into the buffer and a push into the framer. Returns bytes (> 0), 0 at EOF (the transport is
+   * then destroyed), -EAGAIN when nothing is there, or another -errno (destroyed). Never blocks.
+   */
+  receive(): number {
+    if (this.#destroyed) return 0;
+    let n: number;
+    do n = native.recvmsg(this.fd, this.#buf, 0, this.#buf.length, this.#fdsOut);
+    while (n === -EINTR);
+    if (n === -EAGAIN) return n;
+    if (n <= 0) {
+      this.destroy(n === 0 ? undefined : new Error(`recvmsg failed: errno ${-n}`));
+      return n;
+    }
+    const nfds = this.#fdsOut[0] ?? 0;
+    let fds: number[] | undefined;
+    if (nfds > 0) {
+      fds = [];
+      for (let i = 1; i <= nfds; i++) fds.push(this.#fdsOut[i] ?? -1);
+    }
+    // Messages are views of the buffer: the owner handles all of them before the next receive().
+    this.framer.push(this.#buf.subarray(0, n), fds);
+    if (n === this.#buf.length && this.#buf.length < this.#maxRecv) {
+      this.#buf = Buffer.allocUnsafe(Math.min(this.#buf.length * 2, this.#maxRecv));
+    }
+    return n;
+  }
+
+  /**
+   * Sends `bufs` (one message or several, contiguous on the wire) with `fds` attached to the first byte.
+   * What the socket does not take now is copied and sent when it drains. The fds stay the caller's.
+   */
+  send(bufs: readonly Uint8Array[], fds?: readonly number[]): void {
+    if (this.#destroyed || bufs.length === 0) return;
+    if (this.#pending.length === 0) {
+      let total = 0;
+      for (const b of bufs) total += b.length;
+      let n: number;
+      do n = native.sendmsgv(this.fd, bufs, fds);
+      while (n === -EINTR);
+      if (n === total) return;
+      if (n < 0 && n !== -EAGAIN) {
+        this.destroy(new Error(`sendmsg failed: errno ${-n}`));
+        return;
+      }
+      const sent = n < 0 ? 0 : n;
+      // fds went with the first byte if anything was sent.
+      this.#queue(Buffer.concat(bufs.map((b) => Buffer.from(b.buffer, b.byteOffset, b.length))).subarray(sent), sent > 0 ? undefined : fds);
+    } else {
+      this.#queue(Buffer.concat(bufs.map((b) => Buffer.from(b.buffer, b.byteOffset, b.length))), fds);
+    }
+  }
+
+  /** Graceful: stops reading, flushes what is queued, then closes. Safe to repeat. */
+  close(): void {
+    if (this.#destroyed || this.#closing) return;
+    this.#closing = true;
+    if (this.#pending.length === 0) this.destroy();
+    else this.#setInterest(native.POLLOUT);
+  }
+
+  /** Abortive: drops queued output and received data (closing their fds) and closes the socket. Safe to repeat. */
+  destroy(err?: Error): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#watcher.close();
+    this.#closePendingFds();
+    this.#pending = [];
+    this.#queued = 0;
+    this.framer.destroy();
+    native.close(this.fd); // balances the accept or connect that made this fd
+    this.#events.closed(err);
+  }
+
+  #queue(data: Buffer, fds: readonly number[] | undefined): void {
+    // The queued fds must outlive the caller's close of theirs: keep duplicates, closed once sent.
+    const own = fds === undefined || fds.length === 0 ? undefined : fds.map((fd) => native.dup(fd));
+    this.#pending.push({ data, fds: own });
+    this.#queued += data.length;
+    this.#updateInterest();
+  }
+
+  #flush(): void {
+    while (this.#pending.length > 0 && !this.#destroyed) {
+      const p = this.#pending[0] as Pending;
+      let n: number;
+      do n = native.sendmsg(this.fd, p.data, p.fds);
+      while (n === -EINTR);
+      if (n === -EAGAIN) break;
+      if (n < 0) {
+        this.destroy(new Error(`sendmsg failed: errno ${-n}`));
+        return;
+      }
+      this.#queued -= n;
+      if (p.fds !== undefined) for (const fd of p.fds) native.close(fd);
+      if (n === p.data.length) {
+        this.#pending.shift();
+      } else {
+        this.#pending[0] = { data: p.data.subarray(n), fds: undefined };
+      }
+    }
+    if (this.#pending.length === 0 && this.#closing) this.destroy();
+    else this.#updateInterest();
+  }
+
+  #closePendingFds(): void {
+    for (const p of this.#pending) if (p.fds !== undefined) for (const fd of p.fds) native.close(fd);
+  }
+
+  #updateInterest(): void {
+    if (this.#destroyed) return;
+    let ev = 0;
+    if (!this.#closing && this.#queued < MAX_QUEUED) ev |= native.POLLIN;
+    if (this.#pending.length > 0) ev |= native.POLLOUT;
+    this.#setInterest(ev);
+  }
+
+  #setInterest(ev: number): void {
+    if (ev === this.#interest) return;
+    this.#interest = ev;
+    this.#watcher.start(ev);
+  }
+
+  #onPoll(events: number, error: number): void {
+    if (this.#destroyed) return;
+    if (error !== 0) {
+      this.destroy(new Error(`poll error ${-error}`));
+      return;
+    }
+    if (events & native.POLLOUT) this.#flush();
+    if (!this.#destroyed && events & (native.POLLIN | native.POLLHUP | native.POLLRDHUP)) this.#events.readable();
+  }
+}
