@@ -17,7 +17,7 @@ import { ControlError } from './control-client.js';
 import { DEFAULT_CONTROL_NAME, DEFAULT_RUN_DIR } from './config.js';
 import { LOG_LEVELS, createLogger, isLogLevel } from './logger.js';
 import type { LogLevel } from './logger.js';
-import { EXIT_FAILURE, serve } from './serve.js';
+import { EXIT_FAILURE } from './exit-codes.js';
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -57,6 +57,8 @@ function buildProgram(): Command {
     .action(async (opts: { config?: string; shutdownGrace: number }, cmd: Command) => {
       const g = cmd.optsWithGlobals<{ ctl?: string; logLevel: LogLevel }>();
       const logger = createLogger(g.logLevel);
+      // Loaded on demand: client commands need none of the device stack, and start faster without it.
+      const { serve } = await import('./serve.js');
       const code = await serve({
         ...(opts.config !== undefined ? { config: opts.config } : {}),
         ...(g.ctl !== undefined ? { ctl: resolve(g.ctl) } : {}),

@@ -152,6 +152,8 @@ export class Runtime {
   async #removeMdev(mdev: MdevDevice, onRequest?: (count: number) => void): Promise<void> {
     if (this.#busy.has(mdev)) throw new VfioError('EBUSY', `mdev ${mdev.uuid} is already being removed or unregistered`);
     this.#busy.add(mdev);
+    // mdevRemove's last put frees the mdev: everything needed afterwards is read now.
+    const uuid = mdev.uuid;
     const vdev = mdevVfioDevice(mdev);
     const name = vdev?.name ?? null;
     const stop = name !== null && onRequest !== undefined ? this.#watchRequests(name, onRequest) : null;
@@ -161,9 +163,9 @@ export class Runtime {
     } finally {
       stop?.();
       this.#busy.delete(mdev);
-      this.#portBackends.delete(mdev.uuid);
+      this.#portBackends.delete(uuid);
     }
-    this.logger.info({ mdev: mdev.uuid, device: name }, 'mdev removed');
+    this.logger.info({ mdev: uuid, device: name }, 'mdev removed');
   }
 
   /**
@@ -179,6 +181,7 @@ export class Runtime {
     if (this.#busy.has(mdev)) throw new VfioError('EBUSY', `${vdev.name} is already being unregistered or removed`);
     this.#busy.add(mdev);
     const name = vdev.name;
+    const uuid = mdev.uuid;
     const stop = this.#watchRequests(name, onRequest);
     try {
       await this.#unexport(vdev);
@@ -189,8 +192,8 @@ export class Runtime {
       stop();
       this.#busy.delete(mdev);
     }
-    this.logger.info({ device: name, mdev: mdev.uuid }, 'device unregistered');
-    return { name, uuid: mdev.uuid };
+    this.logger.info({ device: name, mdev: uuid }, 'device unregistered');
+    return { name, uuid };
   }
 
   #watchRequests(name: string, onRequest: (count: number) => void): () => void {

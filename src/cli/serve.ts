@@ -12,6 +12,7 @@ import type { CliLogger } from './logger.js';
 import { guestHint, qemuCommandLine } from './qemu.js';
 import { PARENT_OF, Runtime } from './runtime.js';
 import type { DeviceInfo } from './control-protocol.js';
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_FORCED, EXIT_OK } from './exit-codes.js';
 
 export interface ServeOptions {
   readonly config?: string;
@@ -24,12 +25,6 @@ export interface ServeOptions {
   /** Human-readable output (stdout). */
   readonly out: (line: string) => void;
 }
-
-/** Exit codes: 0 clean, 1 runtime failure or sanitizer findings, 2 bad configuration, 130 forced. */
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_CONFIG = 2;
-export const EXIT_FORCED = 130;
 
 /** Runs the server until a signal; resolves with the process exit code. */
 export async function serve(opts: ServeOptions): Promise<number> {
