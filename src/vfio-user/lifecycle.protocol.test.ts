@@ -36,10 +36,9 @@ test('unregister while a client is attached: its REQ eventfd fires, it leaves, u
     void c.close(); // what QEMU does: unplug the device
   });
   watcher.start(native.POLLIN);
-  const dev = bed.devices[0]!;
+  // Completes only once every open file is closed: the client's disconnect closed the device.
   await bed.removeDevice(0);
   assert.equal(c.closed, true);
-  assert.equal(dev.openCount, 0);
   assert.equal(bed.server.connectionCount, 0);
 });
 
