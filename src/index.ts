@@ -1,0 +1,83 @@
+// vfio-ts's one curated entry point (`import ... from 'vfio-ts'`): the driver API of the VFIO core, the uAPI
+// process, mediated devices, the emulated-PCI device library and the sample drivers, the vfio-user server and
+// client, and the sanitizer. Deeper modules stay importable by path for tests and tools, but this is the API.
+
+// Errors (include/uapi/asm-generic/errno.h): the one error class every layer throws.
+export { VfioError, Errno, errnoName, check } from './uapi/errno.js';
+export type { ErrnoName } from './uapi/errno.js';
+
+// The simulated machine and its device model (drivers/base).
+export { Host } from './base/host.js';
+export type { HostOptions } from './base/host.js';
+export { Device, deviceRegister, deviceUnregister, getDevice, putDevice } from './base/device.js';
+export type { Logger } from './base/log.js';
+export { silentLogger } from './base/log.js';
+
+// The VFIO core's driver API (include/linux/vfio.h): life cycle, registration, device sets, DMA access, events.
+export {
+  VfioDevice,
+  allocDevice,
+  initDevice,
+  freeDevice,
+  getVfioDevice,
+  putVfioDevice,
+  registerGroupDev,
+  registerEmulatedIommuDev,
+  unregisterGroupDev,
+  assignDeviceSet,
+  vfioDmaRw,
+  vfioPinPages,
+  vfioUnpinPages,
+  vfioConfigure,
+  subscribeLifecycle,
+  LIFECYCLE_STEPS,
+} from './vfio/index.js';
+export type {
+  VfioDeviceOps,
+  VfioDeviceClass,
+  VfioMigrationFile,
+  UnregisterOptions,
+  VfioCoreOptions,
+  LifecycleEvent,
+  LifecycleStep,
+} from './vfio/index.js';
+
+// The VFIO uAPI as a userspace process sees it (include/uapi/linux/vfio.h): open, ioctl, pread/pwrite.
+export { VfioProcess } from './vfio/index.js';
+export type { VfioProcessOptions } from './vfio/index.js';
+
+// Mediated devices (include/linux/mdev.h).
+export {
+  MdevDevice,
+  MdevParent,
+  MdevType,
+  mdevRegisterDriver,
+  mdevUnregisterDriver,
+  mdevRegisterParent,
+  mdevUnregisterParent,
+  mdevCreate,
+  mdevRemove,
+  mdevFind,
+  mdevParents,
+  mdevVfioDevice,
+  mdevVfioDriver,
+} from './mdev/index.js';
+export type { MdevDriver, MdevTypeSpec, MdevVfioDriverSpec } from './mdev/index.js';
+
+// Writing an emulated PCI device: the library mtty, mdpy and mbochs are built on.
+export { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion, pciEmuOps, pciEmuReset, pciEmuCloseDevice } from './drivers/pci-emu/index.js';
+export type { PciEmuSetup, PciEmuRegion } from './drivers/pci-emu/index.js';
+
+// The sample drivers' factories (samples/vfio-mdev).
+export { MttyState, mttyCreate, mttyRemove, MTTY_TYPES } from './drivers/mtty/index.js';
+export type { MttyOptions, MttyBackendSpec } from './drivers/mtty/index.js';
+
+// vfio-user (QEMU docs/interop/vfio-user.rst): serve devices to VMMs, or drive one as a client.
+export { VfioUserServer } from './vfio-user/server.js';
+export type { VfioUserServerOptions } from './vfio-user/server.js';
+export { VfioUserClient } from './vfio-user/client.js';
+export type { VfioUserClientOptions } from './vfio-user/client.js';
+
+// The sanitizer (KASAN/kmemleak for core objects).
+export { sanitizer, SanitizerError, UseAfterFreeError, DoubleFreeError, LeakError } from './sanitizer/index.js';
+export type { LeakRecord, SanitizerReport } from './sanitizer/index.js';
