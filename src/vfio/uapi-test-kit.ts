@@ -100,7 +100,7 @@ export function makeKit(opts: KitOptions = {}): Kit {
     async done() {
       proc.closeAll();
       for (const d of devices.reverse()) {
-        await unregisterGroupDev(d);
+        if (d.regState === 'registered') await unregisterGroupDev(d);
         putVfioDevice(d);
       }
       sanitizer.assertNoLeaks(mark);
