@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VfioUserClient } from '../vfio-user/client.js';
@@ -97,4 +97,23 @@ test('a second signal forces the exit while shutdown waits', async (t) => {
   server.child.kill('SIGTERM');
   assert.equal(await server.exit(), 130);
   assert.match(server.stderr, /SIGTERM again: forcing exit/);
+});
+
+test('screenshot writes an mdpy display as PNG; a device without a display is refused', async (t) => {
+  const dir = tempDir(t);
+  const { server, ctl } = await startServe(t, dir, { runDir: 'run', devices: [{ driver: 'mtty', type: '1' }, { driver: 'mdpy', type: 'vga' }] });
+  assert.ok(server.stdout.includes(join(dir, 'run', 'mdpy0.sock')), server.stdout);
+  const types = await runCli(t, ['--ctl', ctl, 'mdev', 'types'], dir);
+  assert.match(types.stdout, /mdpy +mdpy-vga +\d+ +vfio-pci +mdpy-vga — virtual display, 640x480 framebuffer/);
+  const shot = await runCli(t, ['--ctl', ctl, 'screenshot', 'vfio1', '-o', 'screen.png'], dir);
+  assert.equal(shot.code, 0, shot.stderr);
+  const png = readFileSync(join(dir, 'screen.png'));
+  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  // IHDR: width and height, big-endian, right after the chunk header.
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [640, 480]);
+  const refused = await runCli(t, ['--ctl', ctl, 'screenshot', 'vfio0', '-o', 'tty.png'], dir);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /EINVAL: vfio0 \(vfio-mtty\) has no display/);
+  server.child.kill('SIGTERM');
+  assert.equal(await server.exit(), 0, server.stderr);
 });

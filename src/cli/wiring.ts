@@ -3,17 +3,18 @@
 // through the small interfaces below, so a change in those layers' APIs is a change here only.
 import type { Host } from '../base/host.js';
 import type { Logger } from '../base/log.js';
-import type { MdevParent } from '../mdev/mdev-objects.js';
-import { Device, deviceRegister, deviceUnregister } from '../base/device.js';
-import { classRegister } from '../base/class.js';
-import { mdevRegisterDriver, mdevRegisterParent, mdevUnregisterDriver, mdevUnregisterParent, mdevVfioDriver } from '../mdev/index.js';
+import type { MdevDriver, MdevParent } from '../mdev/mdev-objects.js';
+import { mdevVfioDriver } from '../mdev/mdev-vfio.js';
+import { mdevRegisterSample } from '../mdev/sample-parent.js';
+import type { MdevSample } from '../mdev/sample-parent.js';
+import { MdpyState, mdpyRegister, screenshot as mdpyScreenshot } from '../drivers/mdpy/index.js';
 import { MTTY_TYPES, mttyAvailableInstances, mttyCreate, mttyType } from '../drivers/mtty/index.js';
 import type { MttyBackendSpec } from '../drivers/mtty/index.js';
 import type { VfioDevice } from '../vfio/vfio-device.js';
 import { VfioError } from '../uapi/errno.js';
-import type { PortBackendSpec } from './config.js';
-import { VfioUserServer } from '../vfio-user/server.js';
 import { VfioProcess } from '../vfio/vfio-process.js';
+import { VfioUserServer } from '../vfio-user/server.js';
+import type { PortBackendSpec } from './config.js';
 
 /** The vfio-user server as `serve` drives it. */
 export interface ExportServer {
@@ -39,36 +40,42 @@ export interface SampleParentOptions {
   readonly portBackend: (uuid: string, port: number) => PortBackendSpec;
 }
 
-/** Registers the sample mdev parents and their drivers on `host`. */
+/**
+ * Registers the sample mdev parents and their drivers on `host` (each sample module's init), unwinding on
+ * failure. mbochs joins when its driver lands (see the CLI report).
+ */
 export function registerSampleParents(host: Host, opts: SampleParentOptions): SampleParents {
-  // Provisional until src/mdev's sample-parent helper lands: mtty only, as samples/vfio-mdev/mtty.c sets it up
-  // (a class "mtty" and a virtual device "mtty" as the parent, types mtty-1 and mtty-2 on a shared budget).
-  const cls = classRegister(host, 'mtty');
-  const dev = new Device();
-  dev.name = 'mtty';
-  dev.class = cls;
-  // Nothing to free: the parent is plain state, dropped with the host.
-  dev.release = () => {};
-  deviceRegister(dev, host);
-  const driver = mdevVfioDriver({
+  const samples: MdevSample[] = [];
+  try {
+    samples.push(mdevRegisterSample(host, 'mtty', mttyDriver(host, opts), MTTY_TYPES));
+    samples.push(mdpyRegister(host));
+  } catch (err) {
+    void Promise.all(samples.reverse().map((x) => x.unregister()));
+    throw err;
+  }
+  return {
+    parents: samples.map((x) => x.parent),
+    unregister: async () => {
+      // Module exits run in reverse order of init.
+      for (const x of [...samples].reverse()) await x.unregister();
+    },
+  };
+}
+
+/** mtty's mdev driver (mtty.c mtty_driver): the shared port budget decides available instances. */
+function mttyDriver(host: Host, opts: SampleParentOptions): MdevDriver {
+  return mdevVfioDriver({
     name: 'vfio_mtty',
     getAvailable: (type) => mttyAvailableInstances(host, mttyType(type.sysfsName)),
     create: (mdev, type) =>
       mttyCreate(mdev, mttyType(type.sysfsName).sysfsName, {
-        backends: [0, 1].map((i) => toMttyBackend(opts.portBackend(mdev.uuid, i))),
+        backends: Array.from({ length: MTTY_MAX_PORTS_PER_DEVICE }, (_, i) => toMttyBackend(opts.portBackend(mdev.uuid, i))),
       }),
   });
-  mdevRegisterDriver(host, driver);
-  const parent = mdevRegisterParent(host, dev, driver, MTTY_TYPES);
-  return {
-    parents: [parent],
-    unregister: async () => {
-      await mdevUnregisterParent(parent);
-      mdevUnregisterDriver(host, driver);
-      deviceUnregister(dev);
-    },
-  };
 }
+
+/** An mtty card has at most two ports (type "2"). */
+const MTTY_MAX_PORTS_PER_DEVICE = 2;
 
 function toMttyBackend(spec: PortBackendSpec): MttyBackendSpec {
   switch (spec.kind) {
@@ -99,6 +106,6 @@ export function createExportServer(host: Host, logger: Logger): ExportServer {
 
 /** A PNG of the device's current scanout (mdpy, mbochs); EINVAL for a device without a display. */
 export function screenshotPng(device: VfioDevice): Buffer {
-  void device;
-  throw new VfioError('ENOSYS', 'screenshots are not available in this build');
+  if (device instanceof MdpyState) return mdpyScreenshot(device);
+  throw new VfioError('EINVAL', `${device.name} (${device.ops?.name ?? '?'}) has no display to take a screenshot of`);
 }
