@@ -114,7 +114,7 @@ test('malformed requests are answered with EINVAL and the connection stays usabl
   s.on('data', (c: string) => lines.push(...reader.push(c)));
   s.write('not json\n{"id":7,"cmd":"reboot"}\n{"id":8,"cmd":"ls","path":""}\n{"id":9,"cmd":"status"}\n');
   for (let i = 0; i < 200 && lines.length < 4; i++) await new Promise((r) => setTimeout(r, 5));
-  const replies = lines.map((l) => JSON.parse(l) as unknown);
+  const replies: unknown[] = lines.map((l): unknown => JSON.parse(l));
   assert.deepEqual(replies[0], { id: 0, type: 'error', code: 'EINVAL', message: 'request is not JSON' });
   assert.deepEqual(replies[1], { id: 7, type: 'error', code: 'EINVAL', message: 'unknown command "reboot"' });
   assert.deepEqual(replies[2], { id: 8, type: 'error', code: 'EINVAL', message: "ls: 'path' must be a non-empty string" });
