@@ -10,6 +10,7 @@ import { VfioDevice, allocDevice, putVfioDevice } from './vfio-device.js';
 import type { VfioDeviceOps } from './vfio-ops.js';
 import { registerEmulatedIommuDev, registerGroupDev, unregisterGroupDev } from './registration.js';
 import { makeHost, makeParent, recordingOps } from './recording-ops.js';
+import { assignDeviceSet } from './device-set.js';
 import { VfioProcess } from './vfio-process.js';
 import { ArrayBufferBacking } from './dma-space.js';
 
@@ -55,6 +56,8 @@ export interface KitOptions {
   readonly physical?: boolean;
   readonly parent?: Device;
   readonly host?: Host;
+  /** A device set id to join before registration (devices sharing it reset together). */
+  readonly devSet?: unknown;
 }
 
 export interface Kit {
@@ -78,6 +81,7 @@ export function makeKit(opts: KitOptions = {}): Kit {
     const base = recordingOps<KitDev>(log, o.ops ?? {});
     const dev = allocDevice(KitDev, p, Object.freeze({ ...(o.ops ?? {}), ...base }));
     dev.migrationFlags = o.migrationFlags ?? 0;
+    if (o.devSet !== undefined) assignDeviceSet(dev, o.devSet);
     try {
       if (o.physical === true) registerGroupDev(dev);
       else registerEmulatedIommuDev(dev);
