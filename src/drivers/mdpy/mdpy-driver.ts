@@ -1,0 +1,35 @@
+// mdpy's mdev driver and module init (mdpy.c mdpy_driver, mdpy_dev_init/exit): the core counts instances
+// (max_instances, default 4, EUSERS past it), each create is mdpyCreate of the mdev's type.
+import type { Host } from '../../base/host.js';
+import type { MdevDriver, MdevType } from '../../mdev/mdev-objects.js';
+import { mdevVfioDriver } from '../../mdev/mdev-vfio.js';
+import { mdevRegisterSample } from '../../mdev/sample-parent.js';
+import type { MdevSample } from '../../mdev/sample-parent.js';
+import { MDPY_MAX_DEVICES, MDPY_TYPES } from './mdpy-defs.js';
+import { mdpyCreate, mdpyType } from './mdpy.js';
+
+export interface MdpyDriverOptions {
+  /** max_instances (the module's `count` parameter). Default 4. */
+  readonly maxDevices?: number;
+}
+
+/** mdpy_show_description(). */
+function mdpyShowDescription(type: MdevType): string {
+  const t = mdpyType(type.sysfsName);
+  return `virtual display, ${t.width}x${t.height} framebuffer\n`;
+}
+
+/** The mdpy mdev driver (struct mdev_driver mdpy_driver). */
+export function mdpyMdevDriver(opts: MdpyDriverOptions = {}): MdevDriver {
+  return mdevVfioDriver({
+    name: 'mdpy',
+    maxInstances: opts.maxDevices ?? MDPY_MAX_DEVICES,
+    showDescription: mdpyShowDescription,
+    create: (mdev, type) => mdpyCreate(mdev, mdpyType(type.sysfsName)),
+  });
+}
+
+/** mdpy_dev_init(): `/sys/devices/virtual/mdpy/mdpy` with types mdpy-vga, mdpy-xga, mdpy-hd. */
+export function mdpyRegister(host: Host, opts: MdpyDriverOptions = {}): MdevSample {
+  return mdevRegisterSample(host, 'mdpy', mdpyMdevDriver(opts), MDPY_TYPES);
+}
