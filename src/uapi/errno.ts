@@ -34,6 +34,7 @@ export const Errno = Object.freeze({
   ENODATA: 61,
   EPROTO: 71,
   EBADMSG: 74,
+  EBADFD: 77,
   EOVERFLOW: 75,
   EMSGSIZE: 90,
   EPROTONOSUPPORT: 93,

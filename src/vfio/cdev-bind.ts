@@ -84,8 +84,8 @@ export function vfioDfIoctlBindIommufd(df: VfioDeviceFile, table: VfioFdTable, a
   try {
     if (df.accessGranted) throw new VfioError('EINVAL', 'device is already bound');
     const file = table.fget(bind.iommufd);
-    // The kernel answers EBADFD (77) for a file that is not an iommufd; src/uapi/errno.ts has no EBADFD yet.
-    if (!(file instanceof IommufdFile)) throw new VfioError('EBADF', `fd ${bind.iommufd} is not an iommufd`);
+    // An open fd that is not an iommufd: EBADFD, as iommufd_ctx_from_fd.
+    if (!(file instanceof IommufdFile)) throw new VfioError('EBADFD', `fd ${bind.iommufd} is not an iommufd`);
     let devid = 0;
     df.binding = {
       use: (d) => {

@@ -53,7 +53,7 @@ test('SET_CONTAINER: EFAULT, EBADF, EINVAL when set, a group fd is no container;
   const c = k.proc.open('/dev/vfio/vfio');
   assert.throws(() => k.proc.ioctl(g, VFIO_GROUP_SET_CONTAINER), errno('EFAULT'));
   assert.throws(() => k.proc.ioctl(g, VFIO_GROUP_SET_CONTAINER, u32s(42)), errno('EBADF'));
-  assert.throws(() => k.proc.ioctl(g, VFIO_GROUP_SET_CONTAINER, u32s(g)), errno('EBADF'));
+  assert.throws(() => k.proc.ioctl(g, VFIO_GROUP_SET_CONTAINER, u32s(g)), errno('EBADFD'));
   assert.throws(() => k.proc.ioctl(g, VFIO_GROUP_UNSET_CONTAINER), errno('EINVAL'));
   k.proc.ioctl(g, VFIO_GROUP_SET_CONTAINER, u32s(c));
   assert.throws(() => k.proc.ioctl(g, VFIO_GROUP_SET_CONTAINER, u32s(c)), errno('EINVAL'));

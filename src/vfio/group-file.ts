@@ -168,8 +168,8 @@ export class VfioGroupFile extends VfioFile {
       group.iommu = new GroupIommufdAttachment(group, file.get(), ioasId);
       return 0;
     }
-    // The kernel answers EBADFD (77) for an fd it does not recognize; src/uapi/errno.ts has no EBADFD yet.
-    throw new VfioError('EBADF', `fd ${fd} is neither a container nor an iommufd`);
+    // The fd is open but not recognized: EBADFD, as vfio_group_ioctl_set_container.
+    throw new VfioError('EBADFD', `fd ${fd} is neither a container nor an iommufd`);
   }
 
   /** vfio_group_ioctl_unset_container(): EINVAL without a container, EBUSY while a device of the group is open. */
