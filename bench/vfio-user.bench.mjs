@@ -22,7 +22,9 @@ async function serve(path) {
   const { testBed } = await import('../dist/vfio-user/test-support.js');
   const { VfioUserServer } = await import('../dist/vfio-user/server.js');
   void VfioUserServer;
-  const bed = await testBed(0);
+  // VFIO_USER_POLL_MAX_NS=0 turns busy polling off (the event-loop-only path), for comparison.
+  const pollMaxNs = process.env.VFIO_USER_POLL_MAX_NS;
+  const bed = await testBed(0, pollMaxNs === undefined ? {} : { hotPath: { pollMaxNs: Number(pollMaxNs) } });
   const dev = await bed.addDevice();
   bed.server.unexport(dev);
   await bed.server.export(dev, path);
