@@ -45,7 +45,7 @@ test("the README's driver sketch works through the entry point, in life-cycle or
 });
 
 test('the entry point offers each layer and nothing undefined', () => {
-  for (const name of ['VfioError', 'VfioProcess', 'mdevCreate', 'mttyCreate', 'VfioUserServer', 'VfioUserClient', 'sanitizer', 'pciEmuInit']) {
+  for (const name of ['VfioError', 'VfioProcess', 'mdevCreate', 'mttyCreate', 'mdpyRegister', 'mbochsRegister', 'VfioUserServer', 'VfioUserClient', 'sanitizer', 'pciEmuInit']) {
     assert.ok(name in api, name);
   }
   for (const [name, value] of Object.entries(api)) assert.notEqual(value, undefined, name);

@@ -68,9 +68,13 @@ export type { MdevDriver, MdevTypeSpec, MdevVfioDriverSpec } from './mdev/index.
 export { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion, pciEmuOps, pciEmuReset, pciEmuCloseDevice } from './drivers/pci-emu/index.js';
 export type { PciEmuSetup, PciEmuRegion } from './drivers/pci-emu/index.js';
 
-// The sample drivers' factories (samples/vfio-mdev).
+// The sample drivers' factories and module inits (samples/vfio-mdev).
+export { mdevRegisterSample } from './mdev/sample-parent.js';
+export type { MdevSample } from './mdev/sample-parent.js';
 export { MttyState, mttyCreate, mttyRemove, MTTY_TYPES } from './drivers/mtty/index.js';
 export type { MttyOptions, MttyBackendSpec } from './drivers/mtty/index.js';
+export { MdpyState, mdpyCreate, mdpyRegister, MDPY_TYPES, screenshot as mdpyScreenshot } from './drivers/mdpy/index.js';
+export { MbochsState, mbochsCreate, mbochsRegister, MBOCHS_TYPES, screenshot as mbochsScreenshot } from './drivers/mbochs/index.js';
 
 // vfio-user (QEMU docs/interop/vfio-user.rst): serve devices to VMMs, or drive one as a client.
 export { VfioUserServer } from './vfio-user/server.js';

@@ -99,10 +99,13 @@ test('a second signal forces the exit while shutdown waits', async (t) => {
   assert.match(server.stderr, /SIGTERM again: forcing exit/);
 });
 
-test('screenshot writes an mdpy display as PNG; a device without a display is refused', async (t) => {
+test('screenshot writes an mdpy display as PNG; a device without a display, or with no mode set, is refused', async (t) => {
   const dir = tempDir(t);
-  const { server, ctl } = await startServe(t, dir, { runDir: 'run', devices: [{ driver: 'mtty', type: '1' }, { driver: 'mdpy', type: 'vga' }] });
+  const devices = [{ driver: 'mtty', type: '1' }, { driver: 'mdpy', type: 'vga' }, { driver: 'mbochs', type: 'small' }];
+  const { server, ctl } = await startServe(t, dir, { runDir: 'run', devices });
   assert.ok(server.stdout.includes(join(dir, 'run', 'mdpy0.sock')), server.stdout);
+  assert.ok(server.stdout.includes(join(dir, 'run', 'mbochs0.sock')), server.stdout);
+  assert.match(server.stdout, /bochs-drm driver binds 1234:1111/);
   const types = await runCli(t, ['--ctl', ctl, 'mdev', 'types'], dir);
   assert.match(types.stdout, /mdpy +mdpy-vga +\d+ +vfio-pci +mdpy-vga — virtual display, 640x480 framebuffer/);
   const shot = await runCli(t, ['--ctl', ctl, 'screenshot', 'vfio1', '-o', 'screen.png'], dir);
@@ -114,6 +117,9 @@ test('screenshot writes an mdpy display as PNG; a device without a display is re
   const refused = await runCli(t, ['--ctl', ctl, 'screenshot', 'vfio0', '-o', 'tty.png'], dir);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /EINVAL: vfio0 \(vfio-mtty\) has no display/);
+  const blank = await runCli(t, ['--ctl', ctl, 'screenshot', 'vfio2', '-o', 'bochs.png'], dir);
+  assert.equal(blank.code, 1);
+  assert.match(blank.stderr, /ENODATA: mbochs scanout/);
   server.child.kill('SIGTERM');
   assert.equal(await server.exit(), 0, server.stderr);
 });

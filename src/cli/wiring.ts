@@ -8,6 +8,7 @@ import { mdevVfioDriver } from '../mdev/mdev-vfio.js';
 import { mdevRegisterSample } from '../mdev/sample-parent.js';
 import type { MdevSample } from '../mdev/sample-parent.js';
 import { MdpyState, mdpyRegister, screenshot as mdpyScreenshot } from '../drivers/mdpy/index.js';
+import { MbochsState, mbochsRegister, screenshot as mbochsScreenshot } from '../drivers/mbochs/index.js';
 import { MTTY_TYPES, mttyAvailableInstances, mttyCreate, mttyType } from '../drivers/mtty/index.js';
 import type { MttyBackendSpec } from '../drivers/mtty/index.js';
 import type { VfioDevice } from '../vfio/vfio-device.js';
@@ -42,13 +43,14 @@ export interface SampleParentOptions {
 
 /**
  * Registers the sample mdev parents and their drivers on `host` (each sample module's init), unwinding on
- * failure. mbochs joins when its driver lands (see the CLI report).
+ * failure.
  */
 export function registerSampleParents(host: Host, opts: SampleParentOptions): SampleParents {
   const samples: MdevSample[] = [];
   try {
     samples.push(mdevRegisterSample(host, 'mtty', mttyDriver(host, opts), MTTY_TYPES));
     samples.push(mdpyRegister(host));
+    samples.push(mbochsRegister(host));
   } catch (err) {
     void Promise.all(samples.reverse().map((x) => x.unregister()));
     throw err;
@@ -107,5 +109,7 @@ export function createExportServer(host: Host, logger: Logger): ExportServer {
 /** A PNG of the device's current scanout (mdpy, mbochs); EINVAL for a device without a display. */
 export function screenshotPng(device: VfioDevice): Buffer {
   if (device instanceof MdpyState) return mdpyScreenshot(device);
+  // ENODATA (with the reason) while the guest has not set a mode.
+  if (device instanceof MbochsState) return mbochsScreenshot(device);
   throw new VfioError('EINVAL', `${device.name} (${device.ops?.name ?? '?'}) has no display to take a screenshot of`);
 }
