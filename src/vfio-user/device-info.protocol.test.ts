@@ -111,7 +111,7 @@ test('SET_IRQS with the wrong number of fds, or fds on a command that takes none
   assert.equal((await raw.next()).header.errorNo, Errno.EINVAL);
   raw.send(encodeCommand(2, VFIO_USER_REGION_READ, encodeRegionAccess(0, 0, 4)), [a]);
   assert.equal((await raw.next()).header.errorNo, Errno.EINVAL);
-  await waitFor(() => openFdCount() === before, 500, 'received fds closed');
+  await waitFor(() => openFdCount() === before, 2000, 'received fds closed');
   native.close(a);
   native.close(b);
 });

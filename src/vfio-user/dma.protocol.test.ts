@@ -95,5 +95,5 @@ test('DMA_MAP errors: bad flags, two fds, unaligned size, overlap; DMA_UNMAP bit
   assert.equal(await send(VFIO_USER_DMA_UNMAP, bitmap), Errno.EOPNOTSUPP);
   assert.equal(await send(VFIO_USER_DMA_UNMAP, encodeDmaUnmap({ flags: 2, address: 0n, size: 0n })), 0);
   native.close(mem);
-  await waitFor(() => openFdCount() === before - 1, 500, 'every received fd closed');
+  await waitFor(() => openFdCount() === before - 1, 2000, 'every received fd closed');
 });

@@ -152,6 +152,6 @@ test('more fds than the transport takes: the connection is closed, the fds too',
   raw.send(encodeCommand(1, VFIO_USER_REGION_READ, encodeRegionAccess(0, 0, 4)), new Array(40).fill(efd));
   assert.equal(await raw.eof(), true);
   // Everything received is closed, and so is the server's end of this connection.
-  await waitFor(() => openFdCount() === before - 1, 500, `fds closed (${openFdCount()} open, ${before} before)`);
+  await waitFor(() => openFdCount() === before - 1, 2000, `fds closed (${openFdCount()} open, ${before} before)`);
   native.close(efd);
 });
