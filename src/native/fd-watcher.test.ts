@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextCheck, setTimeout as sleep } from 'node:timers/promises';
 import * as native from './index.js';
 
 const indexUrl = new URL('./index.js', import.meta.url).href;
@@ -15,6 +15,15 @@ function pair(t: { after(fn: () => void): void }): [number, number] {
     native.close(b);
   });
   return [a, b];
+}
+
+/**
+ * Lets the event loop pass its poll phase at least once: a watcher whose fd became ready before
+ * this call has fired when it resolves (setImmediate runs after the poll phase).
+ */
+async function settle(): Promise<void> {
+  await sleep(5);
+  await nextCheck();
 }
 
 /** Runs an ES module snippet in a fresh node; `NATIVE` names the native index URL. */
@@ -29,16 +38,20 @@ function runChild(code: string): { status: number | null; stdout: string; stderr
 test('FdWatcher fires on readability with POLLIN and the fd stays open after close', async (t) => {
   const [a, b] = pair(t);
   const seen: Array<[number, number]> = [];
+  let fired!: () => void;
+  const firedOnce = new Promise<void>((resolve) => (fired = resolve));
   const w = new native.FdWatcher(b, (events, error) => {
     seen.push([events, error]);
     native.read(b, new Uint8Array(8));
+    fired();
   });
   t.after(() => w.close());
   w.start(native.POLLIN);
-  await sleep(5);
+  await settle();
   assert.equal(seen.length, 0);
   native.write(a, Uint8Array.of(1));
-  await sleep(20);
+  await firedOnce;
+  await settle();
   assert.deepEqual(seen, [[native.POLLIN, 0]]);
   w.close();
   assert.equal(native.fdIsOpen(b), true);
@@ -46,15 +59,19 @@ test('FdWatcher fires on readability with POLLIN and the fd stays open after clo
 
 test('POLLOUT interest fires at once on a writable socket and can be changed by start', async (t) => {
   const [, b] = pair(t);
-  let events = 0;
+  const seen: number[] = [];
+  let fired!: () => void;
+  const firedOnce = new Promise<void>((resolve) => (fired = resolve));
   const w = new native.FdWatcher(b, (ev) => {
-    events |= ev;
+    seen.push(ev);
     w.start(native.POLLIN); // nothing to read: no further callbacks
+    fired();
   });
   t.after(() => w.close());
   w.start(native.POLLOUT);
-  await sleep(20);
-  assert.equal(events, native.POLLOUT);
+  await firedOnce;
+  await settle();
+  assert.deepEqual(seen, [native.POLLOUT]);
 });
 
 test('no callback after stop, none after close, and close inside the callback is safe', async (t) => {
@@ -71,20 +88,25 @@ test('no callback after stop, none after close, and close inside the callback is
   assert.throws(() => closed.start(native.POLLIN), (e: unknown) => native.NativeError.is(e, 'EBADF'));
   native.write(a, Uint8Array.of(1));
   native.write(b, Uint8Array.of(1));
-  await sleep(20);
+  await settle();
   assert.equal(stoppedCalls, 0);
   assert.equal(closedCalls, 0);
 
   let selfClosingCalls = 0;
+  let fired!: () => void;
+  const firedOnce = new Promise<void>((resolve) => (fired = resolve));
   const selfClosing = new native.FdWatcher(b, () => {
     selfClosingCalls++;
     selfClosing.close(); // data stays unread: a live watcher would fire again
+    fired();
   });
+  t.after(() => selfClosing.close());
   stopped.close(); // one uv_poll per fd: release b first
   selfClosing.start(native.POLLIN);
-  await sleep(20);
+  await firedOnce;
+  await settle();
+  await settle();
   assert.equal(selfClosingCalls, 1);
-  t.after(() => selfClosing.close());
 });
 
 test('an exception thrown in the callback surfaces as uncaughtException', () => {
