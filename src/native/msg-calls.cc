@@ -187,7 +187,7 @@ napi_value PollWait(napi_env env, napi_callback_info info) {
   if (napi_get_value_double(env, argv[2], &timeout) != napi_ok || std::isnan(timeout)) {
     return throwType(env, "timeoutNs must be a number");
   }
-  bool forever = timeout < 0 || std::isinf(timeout);
+  bool forever = timeout < 0 || timeout >= 9.0e18;  // beyond int64 ns (~285 years): forever
   int64_t left = forever ? 0 : static_cast<int64_t>(timeout);
   int64_t deadline = forever ? 0 : nowNs() + left;
   pollfd p = {fd, static_cast<short>(events), 0};
