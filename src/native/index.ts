@@ -71,7 +71,8 @@ export const recvmsg: (fd: number, buf: Uint8Array, offset: number, length: numb
   binding.recvmsg;
 /**
  * ppoll on one fd, blocking the calling thread for up to timeoutNs nanoseconds (negative:
- * forever). Returns revents (0 on timeout) or -errno. For busy-polling after a reply on a hot path.
+ * forever). Returns revents (0 on timeout; POLLNVAL for a closed fd, as poll(2) does) or -errno.
+ * For busy-polling after a reply on a hot path.
  */
 export const pollWait: (fd: number, events: number, timeoutNs: number) => number = binding.pollWait;
 /** One read(2) into buf[offset, offset+length) (defaults: all of buf): bytes, 0 at EOF, or -errno. */
