@@ -27,11 +27,11 @@ export class CliProcess {
     });
   }
 
-  /** Resolves once stdout matches `re` (rejects if the process exits first or after `ms`). */
-  async waitFor(re: RegExp, ms = 10_000): Promise<RegExpMatchArray> {
+  /** Resolves once stdout (or stderr) matches `re` (rejects if the process exits first or after `ms`). */
+  async waitFor(re: RegExp, ms = 10_000, stream: 'stdout' | 'stderr' = 'stdout'): Promise<RegExpMatchArray> {
     const deadline = Date.now() + ms;
     for (;;) {
-      const m = this.stdout.match(re);
+      const m = (stream === 'stdout' ? this.stdout : this.stderr).match(re);
       if (m !== null) return m;
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
         throw new Error(`vfio-ts exited (${String(this.child.exitCode ?? this.child.signalCode)}) before printing ${re}\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);

@@ -53,7 +53,16 @@ test("an mtty port with a UNIX socket backend carries the guest's bytes out and 
   const line = connect(join(dir, 'port1.sock'));
   t.after(() => line.destroy());
   await new Promise<void>((resolve, reject) => line.once('connect', resolve).once('error', reject));
-  const received = new Promise<string>((resolve) => line.once('data', (b: Buffer) => resolve(b.toString('latin1'))));
+  // The kernel completes the connect before the server accepts it: wait for the server to attach the line,
+  // or the guest's byte goes out on an idle line and is dropped (as on an unplugged cable).
+  await server.waitFor(/host client connected/, 10_000, 'stderr');
+  const received = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no byte on the line within 10 s')), 10_000);
+    line.once('data', (b: Buffer) => {
+      clearTimeout(timer);
+      resolve(b.toString('latin1'));
+    });
+  });
   // BAR1 is port 1: a write to THR (offset 0) goes out on the line.
   await client.regionWrite(1, 0, Buffer.from('Z'));
   assert.equal(await received, 'Z');

@@ -83,12 +83,16 @@ class ServerBackend implements MttyHostBackend {
       return;
     }
     this.client = sock;
+    // Users (and tests) learn from this line that the host side of the port is attached.
+    this.log.info({ port: this.address() }, 'mtty port: host client connected');
     sock.on('data', (data: Buffer) => {
       if (!this.closed) this.receive?.(data);
     });
     sock.on('error', (err) => this.log.debug({ err: err.message }, 'mtty backend client error'));
     sock.on('close', () => {
-      if (this.client === sock) this.client = null;
+      if (this.client !== sock) return;
+      this.client = null;
+      if (!this.closed) this.log.info({ port: this.address() }, 'mtty port: host client disconnected');
     });
   }
 
