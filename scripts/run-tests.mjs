@@ -18,7 +18,7 @@ if (files.length === 0) {
   console.error('no test files found under dist/');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=60000', ...files], {
   stdio: 'inherit',
   env: { ...process.env, VFIO_TS_SANITIZE: process.env.VFIO_TS_SANITIZE ?? '1' },
 });
