@@ -14,11 +14,8 @@ import type { MdevType } from './mdev-objects.js';
 import { kstrtoul } from './kstrtoul.js';
 import { parseMdevUuid } from './uuid.js';
 
-/**
- * The errno of a create when a maxInstances parent has no instance left. The kernel returns EUSERS (87),
- * which src/uapi/errno.ts does not list yet; ENOSPC stands in until it does (one line to change).
- */
-export const MDEV_NO_INSTANCES_ERRNO: ErrnoName = 'ENOSPC';
+/** The errno of a create when a maxInstances parent has no instance left: EUSERS, as mdev_device_create. */
+export const MDEV_NO_INSTANCES_ERRNO: ErrnoName = 'EUSERS';
 
 /** Removals under way, so that a remove started through sysfs can be awaited. */
 const removals = new WeakMap<MdevDevice, Promise<void>>();

@@ -36,6 +36,7 @@ export const Errno = Object.freeze({
   EBADMSG: 74,
   EBADFD: 77,
   EOVERFLOW: 75,
+  EUSERS: 87,
   EMSGSIZE: 90,
   EPROTONOSUPPORT: 93,
   EOPNOTSUPP: 95,
