@@ -77,10 +77,8 @@ export { MdpyState, mdpyCreate, mdpyRegister, MDPY_TYPES, screenshot as mdpyScre
 export { MbochsState, mbochsCreate, mbochsRegister, MBOCHS_TYPES, screenshot as mbochsScreenshot } from './drivers/mbochs/index.js';
 
 // vfio-user (QEMU docs/interop/vfio-user.rst): serve devices to VMMs, or drive one as a client.
-export { VfioUserServer } from './vfio-user/server.js';
-export type { VfioUserServerOptions } from './vfio-user/server.js';
-export { VfioUserClient } from './vfio-user/client.js';
-export type { VfioUserClientOptions } from './vfio-user/client.js';
+export { VfioUserServer, VfioUserClient } from './vfio-user/index.js';
+export type { VfioUserServerOptions, VfioUserClientOptions } from './vfio-user/index.js';
 
 // The sanitizer (KASAN/kmemleak for core objects).
 export { sanitizer, SanitizerError, UseAfterFreeError, DoubleFreeError, LeakError } from './sanitizer/index.js';

@@ -1,0 +1,7 @@
+// The vfio-user surface (QEMU docs/interop/vfio-user.rst): a server that exports devices to VMMs, a client
+// that drives one, and the wire codec for those who speak the protocol themselves.
+export { VfioUserServer } from './server.js';
+export type { VfioUserServerOptions } from './server.js';
+export { VfioUserClient } from './client.js';
+export type { VfioUserClientOptions } from './client.js';
+export * as protocol from './protocol/index.js';
