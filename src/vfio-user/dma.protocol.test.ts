@@ -97,3 +97,26 @@ test('DMA_MAP errors: bad flags, two fds, unaligned size, overlap; DMA_UNMAP bit
   native.close(mem);
   await waitFor(() => openFdCount() === before - 1, 2000, 'every received fd closed');
 });
+
+test('an fd-less DMA_UNMAP and a DMA_MAP with an fd sent back to back: the fd is the MAP\'s (QEMU\'s boot sequence)', async (t) => {
+  const bed = await testBed();
+  t.after(() => bed.close());
+  const raw = new RawClient(bed.path());
+  t.after(() => raw.close());
+  await raw.handshake();
+  const mem = native.memfdCreate('guest-ram', 2 * 4096);
+  t.after(() => native.close(mem));
+  raw.send(encodeCommand(1, VFIO_USER_DMA_MAP, encodeDmaMap({ flags: 3, offset: 0n, address: 0x10000n, size: 8192n })), [mem]);
+  assert.equal((await raw.next()).header.errorNo, 0);
+  // Two sendmsg calls before the server reads: one recvmsg returns both, the fd with the second.
+  raw.send(encodeCommand(2, VFIO_USER_DMA_UNMAP, encodeDmaUnmap({ flags: 0, address: 0x10000n, size: 8192n })));
+  raw.send(encodeCommand(3, VFIO_USER_DMA_MAP, encodeDmaMap({ flags: 3, offset: 4096n, address: 0x10000n, size: 4096n })), [mem]);
+  const r2 = await raw.next();
+  const r3 = await raw.next();
+  assert.deepEqual([r2.header.msgId, r2.header.errorNo], [2, 0], 'the UNMAP carries no fd');
+  assert.deepEqual([r3.header.msgId, r3.header.errorNo], [3, 0], 'the MAP got its fd');
+  native.pwrite(mem, Buffer.from('second page'), 4096);
+  const buf = new Uint8Array(11);
+  vfioDmaRw(bed.devices[0]!, 0x10000n, buf, false);
+  assert.equal(Buffer.from(buf).toString(), 'second page');
+});

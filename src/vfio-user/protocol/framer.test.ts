@@ -145,37 +145,55 @@ test('msg_size below 16 or above the hard cap is fatal: everything after is drop
   assert.ok(e2 instanceof FramingError && e2.fatal);
 });
 
-test('fds attach to the message the chunk starts in, and are closed unless taken', (t) => {
+test('fds attach to the message holding the chunk\'s last byte (Linux glues fd-less sends in front), and are closed unless taken', (t) => {
   const { framer, closed, open } = setup(t);
   const [f1, f2, f3, f4] = [open(), open(), open(), open()];
-  // f1,f2 arrive with the first chunk: they belong to message 1 even though message 2 follows.
-  framer.push(Buffer.concat([a, b.subarray(0, 10)]), [f1, f2]);
-  // f3 arrives while message 2 is being assembled: it belongs to message 2.
-  framer.push(b.subarray(10, 30), [f3]);
-  framer.push(b.subarray(30));
-  // f4 arrives at a boundary: it belongs to the next message, 3.
-  framer.push(c, [f4]);
-  const [m1, m2, m3] = drain(framer).map((m) => msg(m));
-  assert.equal(m1?.fdCount, 2);
-  assert.equal(m2?.fdCount, 1);
+  // One recvmsg returned message 1 (sent without fds) and message 2 (sent with f1, f2): the kernel stops
+  // right after the send that carried fds, so they are message 2's.
+  framer.push(Buffer.concat([a, b]), [f1, f2]);
+  // A read ending inside message 3 hands its fds to message 3, completed by the next read.
+  framer.push(c.subarray(0, 10), [f3]);
+  framer.push(c.subarray(10));
+  // A read that is exactly one message.
+  framer.push(a, [f4]);
+  const [m1, m2, m3, m4] = drain(framer).map((m) => msg(m));
+  assert.equal(m1?.fdCount, 0);
+  assert.equal(m2?.fdCount, 2);
   assert.equal(m3?.fdCount, 1);
-  assert.deepEqual(m1?.takeFds(), [f1, f2]); // ownership moves out: closeFds closes nothing now
-  m1?.closeFds();
-  assert.deepEqual(closed, []);
+  assert.equal(m4?.fdCount, 1);
+  assert.deepEqual(m2?.takeFds(), [f1, f2]); // ownership moves out: closeFds closes nothing now
   m2?.closeFds();
-  m2?.closeFds(); // safe to repeat
+  assert.deepEqual(closed, []);
+  m3?.closeFds();
+  m3?.closeFds(); // safe to repeat
   assert.deepEqual(closed, [f3]);
   assert.ok(isOpen(f1) && isOpen(f2) && !isOpen(f3));
   closeSync(f1);
   closeSync(f2);
-  // destroy() closes what a queued or partial message still owns; m3 was handed out already.
+  // destroy() closes what a queued or partial message still owns; m4 was handed out already.
   const f5 = open();
   framer.push(a.subarray(0, 5), [f5]);
   framer.destroy();
   framer.destroy();
   assert.deepEqual(closed, [f3, f5]);
-  m3?.closeFds();
+  m4?.closeFds();
   assert.deepEqual(closed, [f3, f5, f4]);
+});
+
+test('fds whose last byte falls in an oversized, skipped message are closed', (t) => {
+  const { framer, closed, open } = setup(t);
+  framer.setMaxMessageSize(64);
+  const big = Buffer.alloc(100);
+  big.writeUInt16LE(7, 0);
+  big.writeUInt16LE(9, 2);
+  big.writeUInt32LE(100, 4);
+  const fd = open();
+  framer.push(Buffer.concat([a, big]), [fd]);
+  const items = drain(framer);
+  assert.equal(items.length, 2);
+  assert.ok(items[1] instanceof FramingError && !items[1].fatal);
+  assert.equal(msg(items[0])?.fdCount, 0);
+  assert.deepEqual(closed, [fd]);
 });
 
 test('destroy closes the fds of messages still queued', (t) => {

@@ -47,6 +47,11 @@ export class VfioUserMessage {
     return fds;
   }
 
+  /** The framer hands over fds that arrived after the message was cut (the read ended on its last byte). */
+  adoptFds(fds: readonly number[]): void {
+    this.#fds = this.#fds.length === 0 ? [...fds] : [...this.#fds, ...fds];
+  }
+
   /** Closes the fds not taken. Safe to repeat. */
   closeFds(): void {
     const fds = this.#fds;
@@ -87,9 +92,11 @@ export interface FramerOptions {
  * with it, then drain next() until it returns undefined. A message lying whole in one chunk is a
  * view of it; only a message split across chunks is copied (once, into a buffer of its own size).
  *
- * fds attach to the message that the chunk's first byte belongs to: on a stream socket Linux
- * delivers SCM_RIGHTS with the first byte of the sendmsg that carried them, and does not merge
- * that byte into an earlier read.
+ * fds attach to the message that holds the chunk's LAST byte. On a UNIX stream socket one recvmsg
+ * may glue earlier fd-less sends in front of the send that carried the fds, but it stops right after
+ * that send (net/unix/af_unix.c unix_stream_read_generic: `if (scm.fp) break`). A peer that sends
+ * each fd-carrying message with its own sendmsg, as QEMU and our transport do, is thus read right;
+ * a read that ends inside that message hands its fds to the message still being assembled.
  */
 export class MessageFramer {
   readonly #closeFd: (fd: number) => void;
@@ -106,8 +113,11 @@ export class MessageFramer {
   #header: VfioUserHeader | undefined;
   #body: Buffer | undefined;
   #bodyLen = 0;
-  /* fds for the message being assembled, or for the next one to start. */
+  /* fds for the message being assembled (a read ended inside it). */
   #fds: number[] | undefined;
+  /* What the latest push completed last: the message its final byte belonged to, if it ended on a boundary. */
+  #lastMessage: VfioUserMessage | undefined;
+  #lastDiscarded = false;
   /* Bytes of an oversized message still to discard. */
   #skip = 0;
   /* Set after a fatal framing error or destroy(): data is dropped and fds closed. */
@@ -141,14 +151,29 @@ export class MessageFramer {
 
   /** Feeds one chunk and the fds received with it. The framer owns the fds from here on. */
   push(chunk: Buffer, fds?: readonly number[]): void {
-    if (fds !== undefined && fds.length > 0) {
-      if (this.#dead || this.#skip > 0) {
-        // The chunk's first byte belongs to a message being discarded: so do its fds.
-        for (const fd of fds) this.#closeFd(fd);
-      } else {
-        (this.#fds ??= []).push(...fds);
-      }
+    this.#lastMessage = undefined;
+    this.#lastDiscarded = false;
+    this.#frame(chunk);
+    if (fds !== undefined && fds.length > 0) this.#attachFds(fds);
+  }
+
+  /** Gives a read's fds to the message holding its last byte (see the class comment). */
+  #attachFds(fds: readonly number[]): void {
+    if (this.#dead || this.#skip > 0 || (this.#lastDiscarded && !this.#inProgress())) {
+      // The last byte belongs to a message being discarded: so do the fds.
+      for (const fd of fds) this.#closeFd(fd);
+    } else if (this.#inProgress() || this.#lastMessage === undefined) {
+      (this.#fds ??= []).push(...fds);
+    } else {
+      this.#lastMessage.adoptFds(fds);
     }
+  }
+
+  #inProgress(): boolean {
+    return this.#hdrLen > 0 || this.#body !== undefined;
+  }
+
+  #frame(chunk: Buffer): void {
     if (this.#dead) return;
     const len = chunk.length;
     let pos = 0;
@@ -157,6 +182,8 @@ export class MessageFramer {
         const n = Math.min(this.#skip, len - pos);
         this.#skip -= n;
         pos += n;
+        this.#lastMessage = undefined;
+        this.#lastDiscarded = true;
         continue;
       }
       if (this.#body !== undefined) {
@@ -226,6 +253,8 @@ export class MessageFramer {
     const size = header.msgSize;
     if (size >= VFIO_USER_HDR_SIZE && size <= this.#maxMessageSize) return true;
     this.#dropFds();
+    this.#lastMessage = undefined;
+    this.#lastDiscarded = true;
     if (size < VFIO_USER_HDR_SIZE || size > this.#hardCap) {
       // No way to find the next header: everything after this one is dropped.
       this.#dead = true;
@@ -263,7 +292,10 @@ export class MessageFramer {
   #emit(header: VfioUserHeader, payload: Buffer): void {
     const fds = this.#fds ?? NO_FDS;
     this.#fds = undefined;
-    this.#queue.push(new VfioUserMessage(header, payload, fds, this.#closeFd));
+    const msg = new VfioUserMessage(header, payload, fds, this.#closeFd);
+    this.#lastMessage = msg;
+    this.#lastDiscarded = false;
+    this.#queue.push(msg);
   }
 
   #dropFds(): void {
