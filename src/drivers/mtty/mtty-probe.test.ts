@@ -30,6 +30,10 @@ import {
   UART_DLM,
 } from './uart16550.js';
 import { openMtty } from './mtty-test-support.js';
+import { pciEmuIoctl } from '../pci-emu/index.js';
+import { VfioError } from '../../uapi/errno.js';
+import { VFIO_DEVICE_GET_IRQ_INFO } from '../../uapi/ioctl.js';
+import { VFIO_PCI_ERR_IRQ_INDEX, VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_REQ_IRQ_INDEX } from '../../uapi/irq-info.js';
 
 test('config space: 4348:3253, subsystem 4348:3253, class 070002 rev 0x10, INTA#, I/O enabled', async (t) => {
   const m = openMtty('2');
@@ -127,4 +131,21 @@ test('IER THRI raises INTx through the eventfd; SET_IRQS unmask; then 1 KiB thro
   }
   assert.deepEqual(Uint8Array.from(got), sent);
   assert.equal(interrupts, 64);
+});
+
+test('GET_IRQ_INFO: INTx and MSI (one vector each) and REQ; ERR is EINVAL as in the kernel sample', async (t) => {
+  const m = openMtty('2');
+  t.after(m.done);
+  const info = (index: number): number[] => {
+    const arg = new Uint8Array(16);
+    const v = new DataView(arg.buffer);
+    v.setUint32(0, 16, true);
+    v.setUint32(8, index, true);
+    pciEmuIoctl(m.dev, VFIO_DEVICE_GET_IRQ_INFO, arg);
+    return [v.getUint32(4, true), v.getUint32(12, true)];
+  };
+  assert.deepEqual(info(VFIO_PCI_INTX_IRQ_INDEX), [0x7, 1]);
+  assert.deepEqual(info(VFIO_PCI_MSI_IRQ_INDEX), [0x9, 1]);
+  assert.deepEqual(info(VFIO_PCI_REQ_IRQ_INDEX), [0x9, 1]);
+  assert.throws(() => info(VFIO_PCI_ERR_IRQ_INDEX), (e: unknown) => VfioError.is(e, 'EINVAL'));
 });

@@ -14,7 +14,9 @@ import {
   VFIO_IRQ_INFO_MASKABLE,
   VFIO_IRQ_INFO_NORESIZE,
   VFIO_IRQ_INFO_SIZEOF,
+  VFIO_PCI_ERR_IRQ_INDEX,
   VFIO_PCI_INTX_IRQ_INDEX,
+  VFIO_PCI_REQ_IRQ_INDEX,
   VFIO_PCI_NUM_IRQS,
   decodeVfioIrqInfo,
   encodeVfioIrqInfo,
@@ -93,6 +95,11 @@ export function pciEmuGetRegionInfo(dev: VfioPciEmuDevice, arg: Uint8Array): num
 export function pciEmuGetIrqInfo(dev: VfioPciEmuDevice, arg: Uint8Array): number {
   const info = decodeVfioIrqInfo(arg);
   check(info.index < VFIO_PCI_NUM_IRQS, 'EINVAL', `IRQ index ${info.index}`);
+  // ERR and REQ exist only where the device has them: vfio-pci answers EINVAL for ERR on a conventional
+  // (non-PCIe) function and mtty for anything but INTx, MSI and REQ. QEMU warns on a count of 0 instead.
+  if (info.index === VFIO_PCI_ERR_IRQ_INDEX || info.index === VFIO_PCI_REQ_IRQ_INDEX) {
+    check(dev.irqCount(info.index) > 0, 'EINVAL', `IRQ index ${info.index} is not supported by this device`);
+  }
   let flags = VFIO_IRQ_INFO_EVENTFD;
   if (info.index === VFIO_PCI_INTX_IRQ_INDEX) flags |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED;
   else flags |= VFIO_IRQ_INFO_NORESIZE;
