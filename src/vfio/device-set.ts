@@ -1,10 +1,9 @@
 // struct vfio_device_set (vfio_main.c vfio_assign_device_set): devices that must be reset together share
 // one set, one lock and one summed open count.
 import { Mutex } from '../base/mutex.js';
-import { hostOf } from '../base/device.js';
 import { VfioError } from '../uapi/errno.js';
-import { vfioCore } from './core-state.js';
 import type { VfioDevice } from './vfio-device.js';
+import { coreOf } from './vfio-device.js';
 
 export class VfioDeviceSet {
   readonly lock: Mutex;
@@ -24,7 +23,7 @@ export class VfioDeviceSet {
 export function assignDeviceSet(device: VfioDevice, setId: unknown): void {
   if (setId === null || setId === undefined) throw new VfioError('EINVAL', 'assignDeviceSet: set id must not be null');
   if (device.devSet !== null) throw new VfioError('EBUSY', 'assignDeviceSet: device already has a set');
-  const sets = vfioCore(hostOf(device.dev ?? device)).deviceSets;
+  const sets = coreOf(device).deviceSets;
   let set = sets.get(setId);
   if (set === undefined) {
     set = new VfioDeviceSet(setId);
@@ -42,7 +41,7 @@ export function releaseDeviceSet(device: VfioDevice): void {
   const i = set.devices.indexOf(device);
   if (i >= 0) set.devices.splice(i, 1);
   device.devSet = null;
-  if (--set.deviceCount === 0) vfioCore(hostOf(device.dev ?? device)).deviceSets.delete(set.setId);
+  if (--set.deviceCount === 0) coreOf(device).deviceSets.delete(set.setId);
 }
 
 /** vfio_device_set_open_count(): opens summed over the members; call with the set's lock held. */

@@ -1,7 +1,6 @@
 // struct vfio_group (drivers/vfio/group.c): the VFIO view of an IOMMU group and its /dev/vfio/N node.
 // Physical devices join the group of their IOMMU group; emulated ones get a private one.
 import type { Host } from '../base/host.js';
-import { hostOf } from '../base/device.js';
 import type { IommuGroup } from '../base/iommu-group.js';
 import {
   iommuGroupAddDevice,
@@ -11,9 +10,9 @@ import {
   iommuGroupRemoveDevice,
 } from '../base/iommu-group.js';
 import { VfioError } from '../uapi/errno.js';
-import { vfioCore } from './core-state.js';
+import type { VfioCoreState } from './core-state.js';
 import type { VfioDevice } from './vfio-device.js';
-import { opsOf } from './vfio-device.js';
+import { coreOf, opsOf } from './vfio-device.js';
 import { deviceTryGetRegistration } from './registration-count.js';
 
 /** enum vfio_group_type. */
@@ -55,12 +54,12 @@ export class VfioGroup {
   }
 }
 
-function groupCreate(host: Host, iommuGroup: IommuGroup, type: VfioGroupType): VfioGroup {
+function groupCreate(core: VfioCoreState, iommuGroup: IommuGroup, type: VfioGroupType): VfioGroup {
   const path = type === 'noiommu' ? `/dev/vfio/noiommu-${iommuGroup.id}` : `/dev/vfio/${iommuGroup.id}`;
-  const group = new VfioGroup(host, iommuGroup, type, path);
-  host.devfs.add(group.devPath, group);
+  const group = new VfioGroup(core.host, iommuGroup, type, path);
+  core.host.devfs.add(group.devPath, group);
   iommuGroupGet(iommuGroup);
-  vfioCore(host).groups.set(iommuGroup, group);
+  core.groups.set(iommuGroup, group);
   return group;
 }
 
@@ -68,20 +67,20 @@ function groupCreate(host: Host, iommuGroup: IommuGroup, type: VfioGroupType): V
 export function vfioDeviceSetGroup(device: VfioDevice, type: VfioGroupType): void {
   const parent = device.dev;
   if (parent === null) throw new Error('device has no parent');
-  const host = hostOf(parent);
+  const core = coreOf(device);
   let group: VfioGroup;
   if (type === 'iommu') {
     const iommuGroup = parent.iommuGroup;
     if (iommuGroup === null) throw new VfioError('EINVAL', `${parent.name} has no IOMMU group`);
-    const existing = vfioCore(host).groups.get(iommuGroup);
+    const existing = core.groups.get(iommuGroup);
     if (existing !== undefined && existing.type !== type) throw new VfioError('EINVAL', 'IOMMU group type mismatch');
-    group = existing ?? groupCreate(host, iommuGroup, type);
+    group = existing ?? groupCreate(core, iommuGroup, type);
   } else {
     // A fake IOMMU group of its own, like vfio_noiommu_group_alloc.
-    const iommuGroup = iommuGroupAlloc(host);
+    const iommuGroup = iommuGroupAlloc(core.host);
     try {
       iommuGroupAddDevice(iommuGroup, parent);
-      group = groupCreate(host, iommuGroup, type);
+      group = groupCreate(core, iommuGroup, type);
     } finally {
       // Balances iommuGroupAlloc: the member device and the VFIO group hold their own references.
       iommuGroupPut(iommuGroup);
@@ -104,7 +103,7 @@ export function vfioDeviceRemoveGroup(device: VfioDevice): void {
   group.iommu = null;
   iommu?.release?.();
   group.host.devfs.remove(group.devPath, group);
-  vfioCore(group.host).groups.delete(group.iommuGroup);
+  coreOf(device).groups.delete(group.iommuGroup);
   // Balances iommuGroupGet in groupCreate.
   iommuGroupPut(group.iommuGroup);
 }

@@ -4,14 +4,13 @@
 import { deviceAdd, deviceDel, hostOf } from '../base/device.js';
 import { VfioError } from '../uapi/errno.js';
 import { sanitizer } from '../sanitizer/sanitizer.js';
-import { vfioCore } from './core-state.js';
 import { assignDeviceSet } from './device-set.js';
 import { vfioDeviceGroupRegister, vfioDeviceGroupUnregister, vfioDeviceRemoveGroup, vfioDeviceSetGroup } from './group.js';
 import type { VfioGroupType } from './group.js';
 import { cdevAdd, cdevDel } from './cdev.js';
 import { devicePutRegistration } from './registration-count.js';
 import type { VfioDevice } from './vfio-device.js';
-import { deviceLabel, opsOf, publishStep } from './vfio-device.js';
+import { coreOf, deviceLabel, opsOf, publishStep } from './vfio-device.js';
 import { migCheckFlags } from './migration-fsm.js';
 
 export { deviceTryGetRegistration, devicePutRegistration } from './registration-count.js';
@@ -21,18 +20,20 @@ function registerDev(device: VfioDevice, type: VfioGroupType): void {
   if (device.ops === null || device.index < 0) throw new VfioError('EINVAL', 'register: device was not allocated with allocDevice/initDevice');
   if (device.regState !== 'unregistered') throw new VfioError('EEXIST', `${deviceLabel(device)} is already registered`);
   checkMigrationOps(device);
-  const undo: (() => void)[] = [];
+  // How far set-up got: the catch unwinds exactly those steps, in reverse.
+  let done = 0;
   try {
     // A driver that does not choose a set gets a singleton set just for itself.
     if (device.devSet === null) assignDeviceSet(device, device);
     device.name = `vfio${device.index}`;
     vfioDeviceSetGroup(device, type);
-    undo.push(() => vfioDeviceRemoveGroup(device));
+    done = 1;
     deviceAdd(device);
-    undo.push(() => deviceDel(device));
+    done = 2;
     cdevAdd(device);
   } catch (err) {
-    for (const u of undo.reverse()) u();
+    if (done >= 2) deviceDel(device);
+    if (done >= 1) vfioDeviceRemoveGroup(device);
     throw err;
   }
   // Refcounting can't start until the driver calls register.
@@ -49,15 +50,14 @@ function registerDev(device: VfioDevice, type: VfioGroupType): void {
  */
 function checkMigrationOps(device: VfioDevice): void {
   const ops = opsOf(device);
-  const mig = [ops.migrationSetState, ops.migrationGetState, ops.migrationGetDataSize];
-  if (mig.some((f) => f !== undefined)) {
-    if (!mig.every((f) => f !== undefined)) throw new VfioError('EINVAL', `${ops.name}: incomplete migration ops`);
+  // Counted without building arrays: this runs on every register.
+  const mig = (ops.migrationSetState ? 1 : 0) + (ops.migrationGetState ? 1 : 0) + (ops.migrationGetDataSize ? 1 : 0);
+  if (mig > 0) {
+    if (mig < 3) throw new VfioError('EINVAL', `${ops.name}: incomplete migration ops`);
     migCheckFlags(device.migrationFlags);
   }
-  const log = [ops.logStart, ops.logStop, ops.logReadAndClear];
-  if (log.some((f) => f !== undefined) && !log.every((f) => f !== undefined)) {
-    throw new VfioError('EINVAL', `${ops.name}: incomplete dirty logging ops`);
-  }
+  const log = (ops.logStart ? 1 : 0) + (ops.logStop ? 1 : 0) + (ops.logReadAndClear ? 1 : 0);
+  if (log > 0 && log < 3) throw new VfioError('EINVAL', `${ops.name}: incomplete dirty logging ops`);
 }
 
 /** vfio_register_group_dev(): a device behind a real IOMMU group (vfio-pci, platform, ...). */
@@ -93,7 +93,7 @@ export async function unregisterGroupDev(device: VfioDevice, opts: UnregisterOpt
   deviceDel(device);
   devicePutRegistration(device);
   if (!device.comp.tryWait()) {
-    const interval = opts.requestIntervalMs ?? vfioCore(hostOf(device)).options.requestIntervalMs;
+    const interval = opts.requestIntervalMs ?? coreOf(device).options.requestIntervalMs;
     const ops = opsOf(device);
     for (let i = 0; ; i++) {
       publishStep('request', device, i);

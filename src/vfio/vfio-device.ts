@@ -13,6 +13,7 @@ import { releaseDeviceSet } from './device-set.js';
 import type { VfioGroup } from './group.js';
 import type { VfioDmaAccess } from './dma-access.js';
 import { vfioCore } from './core-state.js';
+import type { VfioCoreState } from './core-state.js';
 import { lifecycleChannels } from './events.js';
 import type { LifecycleStep } from './events.js';
 
@@ -43,6 +44,8 @@ export class VfioDevice extends Device {
   migrationFlags = 0;
   /** How the device reaches user memory while open (container or iommufd access); null when closed. */
   dmaAccess: VfioDmaAccess | null = null;
+  /** The VFIO core of the device's host, set at init (saves a lookup on every life-cycle step). */
+  core: VfioCoreState | null = null;
   /** `/dev/vfio/devices/vfioN` while the cdev exists. */
   cdevPath: string | null = null;
   /** Whether the core allocated the storage (allocDevice) and so frees it after release. */
@@ -71,6 +74,13 @@ export function deviceLabel(device: VfioDevice): string {
   return device.index >= 0 ? `vfio${device.index}` : 'vfio?';
 }
 
+/** The VFIO core a device belongs to; using a device that never initialized is a bug. */
+export function coreOf(device: VfioDevice): VfioCoreState {
+  const core = device.core;
+  if (core === null) throw new Error(`${deviceLabel(device)} is not initialized`);
+  return core;
+}
+
 /** The device's ops; a device without ops was never initialized (a bug). */
 export function opsOf<D extends VfioDevice>(device: D): VfioDeviceOps<D> {
   const ops = device.ops;
@@ -82,7 +92,7 @@ export function opsOf<D extends VfioDevice>(device: D): VfioDeviceOps<D> {
 function vfioDeviceRelease(base: Device): void {
   if (!(base instanceof VfioDevice)) throw new Error('vfio release on a non-vfio device');
   const device = base;
-  const core = vfioCore(hostOf(device));
+  const core = coreOf(device);
   if (device.regState !== 'unregistered') {
     sanitizer.report('freed-while-registered', deviceLabel(device), `${deviceLabel(device)} released while still registered`);
   }
@@ -110,6 +120,7 @@ function vfioDeviceRelease(base: Device): void {
 function vfioInitDevice<D extends VfioDevice>(device: D, parent: Device, ops: VfioDeviceOps<D>): void {
   const host = hostOf(parent);
   const core = vfioCore(host);
+  device.core = core;
   device.index = core.deviceIda.alloc();
   device.dev = parent;
   // The ops table is typed for the driver class, and `device` is an instance of it.
