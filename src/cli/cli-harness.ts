@@ -11,6 +11,22 @@ export interface TestContextLike {
   after(fn: () => unknown): void;
 }
 
+/** Children still running: killed if this test file is itself terminated (a timeout skips t.after). */
+const running = new Set<ChildProcess>();
+
+function killRunning(): void {
+  for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  running.clear();
+}
+
+process.once('exit', killRunning);
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    killRunning();
+    process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGHUP' ? 1 : 15));
+  });
+}
+
 export class CliProcess {
   stdout = '';
   stderr = '';
@@ -21,7 +37,13 @@ export class CliProcess {
     this.child = spawn(process.execPath, [MAIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout?.setEncoding('utf8').on('data', (s: string) => (this.stdout += s));
     this.child.stderr?.setEncoding('utf8').on('data', (s: string) => (this.stderr += s));
-    this.exited = new Promise((resolve) => this.child.once('close', (code, signal) => resolve({ code, signal })));
+    running.add(this.child);
+    this.exited = new Promise((resolve) =>
+      this.child.once('close', (code, signal) => {
+        running.delete(this.child);
+        resolve({ code, signal });
+      }),
+    );
     t.after(() => {
       if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
     });
