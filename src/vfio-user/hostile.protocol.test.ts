@@ -46,14 +46,18 @@ test('msg_size above the negotiated max: EINVAL, the body is skipped and the con
   const big = Buffer.alloc(size);
   writeHeader(big, 0, 1, VFIO_USER_REGION_READ, size, 0);
   // Send in pieces: the socket buffer is smaller than the message.
+  // Bounded in time, and any error but EAGAIN is reported with how far it got.
   const sender = (async () => {
+    const deadline = Date.now() + 20_000;
     for (let off = 0; off < size; ) {
       const n = native.sendmsg(raw.fd, big.subarray(off, Math.min(size, off + 65536)));
       if (n > 0) off += n;
+      else if (n !== -11) throw new Error(`send failed with errno ${-n} after ${off} of ${size} bytes`);
+      else if (Date.now() > deadline) throw new Error(`server stopped reading after ${off} of ${size} bytes`);
       else await new Promise((r) => setTimeout(r, 1));
     }
   })();
-  const r = await raw.next(5000);
+  const r = await raw.next(20_000);
   await sender;
   assert.equal(r.header.msgId, 1);
   assert.equal(r.header.errorNo, Errno.EINVAL);
