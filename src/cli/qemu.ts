@@ -4,7 +4,10 @@
 
 /** The guest driver hint printed after the command line, per driver. */
 const GUEST_HINTS: Readonly<Record<string, string>> = Object.freeze({
-  mtty: "the guest's 8250_pci driver binds 4348:3253 (one ttyS per port); try: echo hi > /dev/ttyS1; cat /dev/ttyS1",
+  mtty:
+    "the guest's 8250_pci driver binds 4348:3253, one ttyS per port after the legacy ones (boot the guest with " +
+    '8250.nr_uarts=8: most kernels register only 4 UARTs); find them with: dmesg | grep 16550A; ' +
+    'the default loopback backend echoes what the guest writes',
   mdpy: 'the guest sees a 1b36:000f display; the mdpy-fb sample driver binds it (try: cat /dev/urandom > /dev/fb1)',
   mbochs: "the guest's bochs-drm driver binds 1234:1111; try: modprobe bochs, then look at /dev/dri/card*",
 });
