@@ -12,6 +12,7 @@ import {
   VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, VfioIommuType1, type DmaUnmapListener, type VfioIommuType1Options,
 } from './iommu-type1.js';
 import type { Logger } from '../base/log.js';
+import { errnoOf } from './uapi-test-kit.js';
 
 const K4 = 0x1000n;
 const RW = R | W;
@@ -22,16 +23,6 @@ function setup(opts: VfioIommuType1Options = {}, memSize = 64 * 4096) {
   mm.map(0x10000000n, mem);
   const iommu = new VfioIommuType1({ mm, ...opts });
   return { iommu, mm, mem, vaddr: 0x10000000n };
-}
-
-function errnoOf(fn: () => unknown): ErrnoName | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (err) {
-    if (err instanceof VfioError) return err.code;
-    throw err;
-  }
 }
 
 test('MAP_DMA rules and their errno', () => {

@@ -6,6 +6,7 @@ import { VfioError, type ErrnoName } from '../uapi/errno.js';
 import { ArrayBufferBacking, U64_MAX, UserAddressSpace } from './dma-space.js';
 import { IOMMU_IOAS_MAP_FIXED_IOVA as FIXED, IOMMU_IOAS_MAP_READABLE as R, IOMMU_IOAS_MAP_WRITEABLE as W, IommufdCtx } from './iommufd.js';
 import { IOMMU_WRITE } from './iommu-type1.js';
+import { errnoOf } from './uapi-test-kit.js';
 
 const K4 = 0x1000n;
 const VA = 0x10000000n;
@@ -15,16 +16,6 @@ function setup() {
   const mem = new ArrayBufferBacking(64 * 4096);
   mm.map(VA, mem);
   return { ctx: new IommufdCtx({ mm }), mem };
-}
-
-function errnoOf(fn: () => unknown): ErrnoName | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (err) {
-    if (err instanceof VfioError) return err.code;
-    throw err;
-  }
 }
 
 test('object ids start at 1 and the lowest free id is reused', () => {

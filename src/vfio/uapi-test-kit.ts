@@ -19,6 +19,17 @@ export class KitDev extends VfioDevice {
   state: Record<string, number> = {};
 }
 
+/** Runs `fn` and names its outcome: the VfioError's errno name, or 'ok'. Other errors propagate. */
+export function errnoOf(fn: () => unknown): ErrnoName | 'ok' {
+  try {
+    fn();
+    return 'ok';
+  } catch (err) {
+    if (err instanceof VfioError) return err.code;
+    throw err;
+  }
+}
+
 /** An assert.throws predicate: a VfioError with `code` and nothing else. */
 export function errno(code: ErrnoName): (e: unknown) => boolean {
   return (e: unknown) => {
