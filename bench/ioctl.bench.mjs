@@ -9,6 +9,7 @@ import {
   VFIO_DEVICE_GET_REGION_INFO, VFIO_GROUP_GET_DEVICE_FD, VFIO_GROUP_SET_CONTAINER, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU,
 } from '../dist/uapi/ioctl.js';
 import { VFIO_PCI_CONFIG_REGION_INDEX, VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE } from '../dist/uapi/region-info.js';
+import { measure } from './measure.mjs';
 
 const host = new Host();
 const parent = new Device();
@@ -46,18 +47,6 @@ proc.ioctl(group, VFIO_GROUP_SET_CONTAINER, fdBuf);
 proc.ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU);
 const device = proc.ioctl(group, VFIO_GROUP_GET_DEVICE_FD, new TextEncoder().encode('bench0\0'));
 
-function measure(name, unit, fn) {
-  for (let i = 0; i < 20000; i++) fn(i);
-  let iters = 0;
-  const t0 = process.hrtime.bigint();
-  let t = t0;
-  while (t - t0 < 1_000_000_000n) {
-    for (let i = 0; i < 1000; i++) fn(iters + i);
-    iters += 1000;
-    t = process.hrtime.bigint();
-  }
-  console.log(JSON.stringify({ bench: name, unit, value: Math.round(iters / (Number(t - t0) / 1e9)) }));
-}
 
 const info = new Uint8Array(32);
 const iv = new DataView(info.buffer);

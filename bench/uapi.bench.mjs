@@ -16,22 +16,8 @@ import {
   vfioRegionCapMsixMappable,
   vfioRegionCapSparseMmap,
 } from '../dist/uapi/index.js';
+import { measure } from './measure.mjs';
 
-function measure(name, fn) {
-  for (let i = 0; i < 20000; i++) fn(i); // warm-up
-  let iters = 0;
-  let sink = 0;
-  const t0 = process.hrtime.bigint();
-  let t = t0;
-  while (t - t0 < 1_000_000_000n) {
-    for (let i = 0; i < 1000; i++) sink += fn(iters + i);
-    iters += 1000;
-    t = process.hrtime.bigint();
-  }
-  if (sink === -1) console.error('unreachable');
-  const secs = Number(t - t0) / 1e9;
-  console.log(JSON.stringify({ bench: name, unit: 'ops/s', value: Math.round(iters / secs) }));
-}
 
 const caps = [vfioRegionCapSparseMmap([{ offset: 0n, size: 0x1000n }, { offset: 0x3000n, size: 0x1000n }]), vfioRegionCapMsixMappable()];
 const info = {
@@ -42,7 +28,7 @@ const info = {
   size: 0x4000n,
   offset: 0n,
 };
-measure('uapi.region_info_codec', (i) => {
+measure('uapi.region_info_codec', 'ops/s', (i) => {
   const bytes = encodeVfioRegionInfoWithCaps({ ...info, index: i & 7 }, caps);
   const r = decodeVfioRegionInfo(bytes);
   const found = parseVfioInfoCaps(bytes, r.capOffset, VFIO_REGION_INFO_SIZEOF);
@@ -51,7 +37,7 @@ measure('uapi.region_info_codec', (i) => {
 });
 
 const fds = [10, 11, 12, 13];
-measure('uapi.irq_set_codec', (i) => {
+measure('uapi.irq_set_codec', 'ops/s', (i) => {
   const bytes = encodeVfioIrqSet(vfioIrqSetOfEventfds(VFIO_PCI_MSIX_IRQ_INDEX, i & 3, fds));
   const s = decodeVfioIrqSet(bytes);
   return vfioIrqSetEventfds(s).length + s.start;
