@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VfioError, type ErrnoName } from '../uapi/errno.js';
+import type { ErrnoName } from '../uapi/errno.js';
 import { VFIO_UPDATE_VADDR } from '../uapi/ioctl.js';
 import { ArrayBufferBacking, U64_MAX, UserAddressSpace } from './dma-space.js';
 import {

@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VfioError, type ErrnoName } from '../uapi/errno.js';
+import type { ErrnoName } from '../uapi/errno.js';
 import { ArrayBufferBacking, U64_MAX, UserAddressSpace } from './dma-space.js';
 import { IOMMU_IOAS_MAP_FIXED_IOVA as FIXED, IOMMU_IOAS_MAP_READABLE as R, IOMMU_IOAS_MAP_WRITEABLE as W, IommufdCtx } from './iommufd.js';
 import { IOMMU_WRITE } from './iommu-type1.js';

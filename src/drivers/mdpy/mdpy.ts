@@ -5,7 +5,6 @@ import type { Device } from '../../base/device.js';
 import { close, memfdCreate, mmap, munmap } from '../../native/index.js';
 import { VfioError, check } from '../../uapi/errno.js';
 import {
-  DRM_PLANE_TYPE_PRIMARY,
   VFIO_DEVICE_GFX_PLANE_INFO_MINSZ,
   VFIO_GFX_PLANE_TYPE_PROBE,
   VFIO_GFX_PLANE_TYPE_REGION,
