@@ -15,7 +15,7 @@ import type { VfioDmaAccess } from './dma-access.js';
 import { vfioCore } from './core-state.js';
 import type { VfioCoreState } from './core-state.js';
 import { lifecycleChannels } from './events.js';
-import type { LifecycleStep } from './events.js';
+import type { LifecycleEvent, LifecycleStep } from './events.js';
 
 export type RegistrationState = 'unregistered' | 'registered' | 'unregistering';
 
@@ -61,12 +61,16 @@ const vfioDeviceAttrs: SysfsAttrTable<VfioDevice> = Object.freeze({
 /** The char-device major the vfio-dev cdevs use here (the kernel allocates one dynamically). */
 export const VFIO_DEVICE_MAJOR = 511;
 
+/** The event a life-cycle step publishes. */
+function stepEvent(step: LifecycleStep, device: VfioDevice, value?: number): LifecycleEvent {
+  const base = { event: step, name: deviceLabel(device), index: device.index, driver: device.ops?.name ?? '' };
+  return value === undefined ? base : { ...base, value };
+}
+
 /** Publishes a life-cycle step if anyone listens. */
 export function publishStep(step: LifecycleStep, device: VfioDevice, value?: number): void {
   const ch = lifecycleChannels[step];
-  if (!ch.hasSubscribers) return;
-  const base = { event: step, name: deviceLabel(device), index: device.index, driver: device.ops?.name ?? '' };
-  ch.publish(value === undefined ? base : { ...base, value });
+  if (ch.hasSubscribers) ch.publish(stepEvent(step, device, value));
 }
 
 /** `vfioN` once indexed. */
@@ -105,15 +109,14 @@ function vfioDeviceRelease(base: Device): void {
   // Everything the core needs after release is read now: release is the driver's last use of the object,
   // and a driver that frees its own storage may do so inside it.
   const coreAllocated = device.coreAllocated;
-  const label = deviceLabel(device);
-  const payload = { event: 'free' as const, name: label, index: device.index, driver: device.ops?.name ?? '' };
+  const freeEvent = coreAllocated && lifecycleChannels.free.hasSubscribers ? stepEvent('free', device) : null;
   device.ops?.release?.(device);
   if (coreAllocated) {
-    if (lifecycleChannels.free.hasSubscribers) lifecycleChannels.free.publish(payload);
+    if (freeEvent !== null) lifecycleChannels.free.publish(freeEvent);
     sanitizer.free(device);
   } else if (!sanitizer.isFreed(device)) {
     // Driver-allocated storage (initDevice): the driver frees it with freeDevice, maybe later.
-    sanitizer.relabel(device, `${label} (released, awaiting freeDevice)`);
+    sanitizer.relabel(device, `${deviceLabel(device)} (released, awaiting freeDevice)`);
   }
 }
 
