@@ -157,3 +157,33 @@ test('IOMMU groups: members, links and the last put freeing the id', () => {
   assert.equal(host.sysfs.exists('/sys/kernel/iommu_groups/0'), false);
   assert.equal(iommuGroupAlloc(host).id, 0, 'id reused');
 });
+
+test('a failed add unwinds its own node and glue dir, never the parent device\'s directory', () => {
+  const host = new Host();
+  const parent = new Device();
+  parent.name = 'bare-parent';
+  parent.release = () => {};
+  deviceRegister(parent, host);
+  const attr = { show: () => 'x\n' };
+  // Two attribute groups with the same file: the add fails after the child's directory was made.
+  const child = new Device();
+  child.name = 'child0';
+  child.parent = parent;
+  child.groups = [{ a: attr }, { a: attr }];
+  child.release = () => {};
+  assert.throws(() => deviceRegister(child, host), isErr('EEXIST'));
+  assert.equal(host.sysfs.exists('/sys/devices/bare-parent'), true, 'the parent keeps its directory');
+  assert.equal(host.sysfs.exists('/sys/devices/bare-parent/child0'), false);
+  // The same failure for a class device: its glue dir goes with it.
+  const cls = classRegister(host, 'thing');
+  const thing = new Device();
+  thing.name = 'thing0';
+  thing.parent = parent;
+  thing.class = cls;
+  thing.groups = [{ a: attr }, { a: attr }];
+  thing.release = () => {};
+  assert.throws(() => deviceRegister(thing, host), isErr('EEXIST'));
+  assert.equal(host.sysfs.exists('/sys/devices/bare-parent/thing'), false, 'glue dir removed');
+  assert.equal(host.sysfs.exists('/sys/devices/bare-parent'), true);
+  assert.equal(parent.kref.value, 1, 'no parent reference is left behind');
+});

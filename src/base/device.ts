@@ -84,6 +84,14 @@ function sysfsParentDir(dev: Device, host: Host): SysfsDir {
   return host.devicesDir;
 }
 
+/**
+ * Removes a glue directory (a class-named dir under a parent, or /sys/devices/virtual/<class>) once empty.
+ * A directory owned by a device, and /sys/devices itself, are never glue: they stay.
+ */
+function removeGlueDir(host: Host, dir: SysfsDir): void {
+  if (dir.owner === null && dir !== host.devicesDir) host.sysfs.removeIfEmpty(dir);
+}
+
 /** device_add(): sysfs directory, class link, bus membership (which may bind a driver). Unwinds on error. */
 export function deviceAdd(dev: Device): void {
   const host = hostOf(dev);
@@ -110,7 +118,7 @@ export function deviceAdd(dev: Device): void {
     if (done >= 2 && dev.parent !== null) putDevice(dev.parent);
     if (done >= 1 && dev.kobj !== null) {
       host.sysfs.remove(dev.kobj);
-      host.sysfs.removeIfEmpty(parentDir);
+      removeGlueDir(host, parentDir);
       dev.kobj = null;
     }
     throw err;
@@ -129,7 +137,7 @@ export function deviceDel(dev: Device): void {
   }
   const parentDir = kobj.parent;
   host.sysfs.remove(kobj);
-  if (parentDir !== null && parentDir.owner === null && parentDir !== host.devicesDir) host.sysfs.removeIfEmpty(parentDir);
+  if (parentDir !== null) removeGlueDir(host, parentDir);
   dev.kobj = null;
   // Balances the parent reference taken in deviceAdd.
   if (dev.parent !== null) putDevice(dev.parent);
