@@ -58,12 +58,8 @@ export function deviceBind(drv: Driver, dev: Device): void {
 export function deviceReleaseDriver(dev: Device): void {
   const drv = dev.driver;
   if (drv === null) return;
-  if (dev.kobj !== null) {
-    const link = dev.kobj.child('driver');
-    if (link) drv.bus.host.sysfs.remove(link);
-  }
-  const back = drv.dir?.child(dev.name);
-  if (back) drv.bus.host.sysfs.remove(back);
+  drv.bus.host.sysfs.removeChild(dev.kobj, 'driver');
+  drv.bus.host.sysfs.removeChild(drv.dir, dev.name);
   drv.ops.remove?.(dev);
   drv.devices.delete(dev);
   dev.driver = null;

@@ -56,10 +56,8 @@ export function iommuGroupAddDevice(group: IommuGroup, dev: Device): void {
 export function iommuGroupRemoveDevice(dev: Device): void {
   const group = dev.iommuGroup;
   if (group === null) return;
-  const link = group.devicesDir.child(dev.name);
-  if (link) group.host.sysfs.remove(link);
-  const back = dev.kobj?.child('iommu_group');
-  if (back) group.host.sysfs.remove(back);
+  group.host.sysfs.removeChild(group.devicesDir, dev.name);
+  group.host.sysfs.removeChild(dev.kobj, 'iommu_group');
   group.devices.delete(dev);
   dev.iommuGroup = null;
   iommuGroupPut(group);

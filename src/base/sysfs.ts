@@ -120,6 +120,12 @@ export class Sysfs {
     node.parent = null;
   }
 
+  /** Removes the child `name` of `dir` if there is one (a link or a directory). */
+  removeChild(dir: SysfsDir | null | undefined, name: string): void {
+    const node = dir?.child(name);
+    if (node !== undefined) this.remove(node);
+  }
+
   /** Removes `dir` if it has no children and no attributes left (the kernel's glue-dir cleanup). */
   removeIfEmpty(dir: SysfsDir): void {
     if ((dir.children === null || dir.children.size === 0) && (dir.tables === null || dir.tables.length === 0)) {
