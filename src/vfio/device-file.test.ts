@@ -143,3 +143,19 @@ test('openDevice that opens another device of its own set is a self-deadlock, re
   putVfioDevice(a);
   putVfioDevice(b);
 });
+
+test('a closeDevice that throws still closes the device and releases the binding', async () => {
+  const log: string[] = [];
+  const { dev, done } = await withDevice(log, {
+    closeDevice: () => {
+      throw new Error('driver bug');
+    },
+  });
+  const binding: DeviceFileBinding = { use: () => log.push('use'), unuse: () => log.push('unuse') };
+  const f = openDeviceFile(dev, binding);
+  assert.throws(() => deviceFileRelease(f), /driver bug/);
+  assert.equal(dev.openCount, 0);
+  assert.equal(dev.openBinding, null);
+  assert.deepEqual(log.slice(-2), ['closeDevice:vfio0', 'unuse']);
+  await done();
+});

@@ -16,8 +16,6 @@ export interface DeviceFileBinding {
   unuse(device: VfioDevice): void;
 }
 
-const bindings = new WeakMap<VfioDevice, DeviceFileBinding>();
-
 export class VfioDeviceFile {
   /** Set once the device is open through this file (group open, or cdev bind). */
   accessGranted = false;
@@ -55,19 +53,17 @@ export function vfioDfOpen(df: VfioDeviceFile): void {
     if (device.openCount === 1) {
       const ops = opsOf(device);
       const binding = df.binding;
+      let used = false;
       try {
         binding?.use(device);
-        try {
-          ops.openDevice?.(device);
-        } catch (err) {
-          binding?.unuse(device);
-          throw err;
-        }
+        used = true;
+        ops.openDevice?.(device);
       } catch (err) {
+        if (used) binding?.unuse(device);
         device.openCount--;
         throw err;
       }
-      if (binding !== null) bindings.set(device, binding);
+      device.openBinding = binding;
     }
   }, 'vfioDfOpen');
   publishStep('open', device, device.openCount);
@@ -82,16 +78,20 @@ export function vfioDfClose(df: VfioDeviceFile): void {
     return;
   }
   set.lock.withLock(() => {
-    if (device.openCount === 1) {
-      try {
-        opsOf(device).closeDevice?.(device);
-      } finally {
-        const binding = bindings.get(device);
-        bindings.delete(device);
-        binding?.unuse(device);
-      }
+    if (device.openCount > 1) {
+      device.openCount--;
+      return;
     }
-    device.openCount--;
+    const binding = device.openBinding;
+    device.openBinding = null;
+    try {
+      // closeDevice runs with the count still 1, as the kernel's vfio_df_close.
+      opsOf(device).closeDevice?.(device);
+    } finally {
+      // A driver that throws from closeDevice has a bug, but the device is closed all the same.
+      binding?.unuse(device);
+      device.openCount--;
+    }
   }, 'vfioDfClose');
   publishStep('close', device, device.openCount);
 }
@@ -123,12 +123,16 @@ export function deviceFileRelease(df: VfioDeviceFile): void {
   if (df.released) return;
   df.released = true;
   const device = df.device;
-  if (df.accessGranted) {
-    df.accessGranted = false;
-    vfioDfClose(df);
+  try {
+    if (df.accessGranted) {
+      df.accessGranted = false;
+      vfioDfClose(df);
+    }
+  } finally {
+    // The file goes away even if the driver's closeDevice threw: unregister must not wait for it.
+    device.fileCount--;
+    devicePutRegistration(device);
   }
-  device.fileCount--;
-  devicePutRegistration(device);
 }
 
 /** Checks that the file may be used for I/O and ioctls (EINVAL before bind on the cdev path, EBADF after release). */

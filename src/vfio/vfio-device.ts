@@ -12,6 +12,7 @@ import type { VfioDeviceSet } from './device-set.js';
 import { releaseDeviceSet } from './device-set.js';
 import type { VfioGroup } from './group.js';
 import type { VfioDmaAccess } from './dma-access.js';
+import type { DeviceFileBinding } from './device-file.js';
 import { vfioCore } from './core-state.js';
 import type { VfioCoreState } from './core-state.js';
 import { lifecycleChannels } from './events.js';
@@ -42,6 +43,8 @@ export class VfioDevice extends Device {
   group: VfioGroup | null = null;
   /** VFIO_MIGRATION_* support flags; 0 if the driver has no migration. */
   migrationFlags = 0;
+  /** The container or iommufd binding the first open used; the last close releases it. */
+  openBinding: DeviceFileBinding | null = null;
   /** How the device reaches user memory while open (container or iommufd access); null when closed. */
   dmaAccess: VfioDmaAccess | null = null;
   /** The VFIO core of the device's host, set at init (saves a lookup on every life-cycle step). */
