@@ -19,8 +19,20 @@ import { LOG_LEVELS, createLogger, isLogLevel } from './logger.js';
 import type { LogLevel } from './logger.js';
 import { EXIT_FAILURE } from './exit-codes.js';
 
+/**
+ * What a closed stdout (the reader went away: `vfio-ts trace | head`) means: a client command is done and
+ * exits quietly, as Unix tools do on SIGPIPE; a server keeps serving and stops printing. Never a crash.
+ */
+let onStdoutClosed: () => void = () => process.exit(0);
+let stdoutOpen = true;
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  stdoutOpen = false;
+  onStdoutClosed();
+});
+
 const out = (line: string): void => {
-  process.stdout.write(`${line}\n`);
+  if (stdoutOpen) process.stdout.write(`${line}\n`);
 };
 
 function nonNegativeInt(v: string): number {
@@ -58,6 +70,7 @@ function buildProgram(): Command {
       const g = cmd.optsWithGlobals<{ ctl?: string; logLevel: LogLevel }>();
       const logger = createLogger(g.logLevel);
       // Loaded on demand: client commands need none of the device stack, and start faster without it.
+      onStdoutClosed = () => {};
       const { serve } = await import('./serve.js');
       const code = await serve({
         ...(opts.config !== undefined ? { config: opts.config } : {}),

@@ -149,3 +149,29 @@ test('client commands without a server fail with a clear message', async (t) => 
   assert.equal(r.code, 1);
   assert.match(r.stderr, /no vfio-ts server is running \(nothing listens on .*run\/vfio-ts\.ctl\)/);
 });
+
+test('serve whose stdout reader goes away keeps serving, and still cleans up on SIGTERM', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vfio-ts-epipe-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { spawn } = await import('node:child_process');
+  const { MAIN } = await import('./cli-harness.js');
+  const child = spawn(process.execPath, [MAIN, 'serve'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  // Read the first chunk, then close our end: the server's later writes hit EPIPE (like `vfio-ts serve | head -1`).
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  child.stdout.destroy();
+  const sock = join(dir, 'run', 'mtty0.sock');
+  for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(child.exitCode, null, `the server is still running\n${stderr}`);
+  const c = await VfioUserClient.connect(sock);
+  await c.close();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr);
+  assert.deepEqual(readdirSync(join(dir, 'run')), [], 'sockets removed');
+});
