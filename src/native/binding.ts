@@ -48,7 +48,20 @@ export interface NativeBinding {
 
   sendmsg(fd: number, buf: Uint8Array, fds?: readonly number[]): number;
   sendmsgv(fd: number, bufs: readonly Uint8Array[], fds?: readonly number[]): number;
-  recvmsg(fd: number, buf: Uint8Array, offset: number, length: number, fdsOut: Int32Array): number;
+  recvmsg(fd: number, buf: Uint8Array, offset: number, length: number, fdsOut: Int32Array, spinNs?: number): number;
+  peekOffsets(fd: number): void;
+  exchange(
+    fd: number,
+    tx: Uint8Array | undefined,
+    txLength: number,
+    owed: number,
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    io: Int32Array,
+    spinNs: number,
+    peek: boolean,
+  ): number;
   pollWait(fd: number, events: number, timeoutNs: number): number;
 
   mmap(fd: number, offset: number, length: number, writable: boolean): ArrayBuffer;

@@ -66,9 +66,54 @@ export const sendmsgv: (fd: number, bufs: readonly Uint8Array[], fds?: readonly 
  * owns them and must take or close each. If more fds arrived than fdsOut has room for, or the
  * kernel truncated the control data, every fd that arrived is closed, fdsOut[0] is 0 and the
  * result is -EMSGSIZE (90); the bytes of that call are lost too, so treat the stream as broken.
+ *
+ * With spinNs > 0 it busy-polls for up to spinNs nanoseconds: on EAGAIN it yields the CPU
+ * (sched_yield) and tries again, returning -EAGAIN only when the window passed with nothing. A peer
+ * on another CPU then finds this thread awake (no wake-up latency); a peer on the same CPU runs
+ * during the yields. Blocks the calling thread for at most the window.
  */
-export const recvmsg: (fd: number, buf: Uint8Array, offset: number, length: number, fdsOut: Int32Array) => number =
-  binding.recvmsg;
+export const recvmsg: (
+  fd: number,
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  fdsOut: Int32Array,
+  spinNs?: number,
+) => number = binding.recvmsg;
+/**
+ * Sets SO_PEEK_OFF to 0 on a socket (socket(7)): each MSG_PEEK then continues where the last one ended, and a
+ * real read moves the offset back by what it took. exchange with `peek` needs it. Throws NativeError.
+ */
+export const peekOffsets: (fd: number) => void = binding.peekOffsets;
+/**
+ * A server's round trip in one call (each call into the addon costs about a microsecond right after a context
+ * switch, as much as a system call). `owed` is how many bytes at the head of the queue were peeked and handled.
+ * 1. txLength > 0: sends tx[0, txLength) (MSG_NOSIGNAL|MSG_DONTWAIT); io[0] = bytes sent or -errno. When not all
+ *    of it went, step 3 does not spin.
+ * 2. Drops the owed bytes. Dropping is what frees the kernel's buffers and wakes a peer blocked in recv on its
+ *    end: after step 1 woke that peer it is awake already and nobody is woken. But when the peer preempted step
+ *    1 (it took over 3 µs), it has read the reply, sent its next request and gone back to sleep: then the bytes
+ *    stay owed (io[2]) and are dropped after a later send, when over 1 KiB is owed, or when nothing new
+ *    comes.
+ * 3. Receives new bytes into buf[offset, offset+length), busy-polling for spinNs (sched_yield between tries).
+ *    With `peek` (the socket needs peekOffsets) the new bytes stay queued too (io[1] = 0; owed once handled) unless they carry fds, which only
+ *    a real read takes; otherwise (and then) it is a real recvmsg (io[1] = 1) with the fd count in io[3] and the
+ *    fds, now the caller's, in io[4..] (the rules of recvmsg's fdsOut).
+ * Returns the count of new bytes, 0 at EOF or -errno (-EAGAIN: nothing new within the window, nothing owed);
+ * -EPROTO (71) when owed bytes were not there as peeked (treat the stream as broken).
+ */
+export const exchange: (
+  fd: number,
+  tx: Uint8Array | undefined,
+  txLength: number,
+  owed: number,
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  io: Int32Array,
+  spinNs: number,
+  peek: boolean,
+) => number = binding.exchange;
 /**
  * ppoll on one fd, blocking the calling thread for up to timeoutNs nanoseconds (negative:
  * forever). Returns revents (0 on timeout; POLLNVAL for a closed fd, as poll(2) does) or -errno.

@@ -175,3 +175,68 @@ test('read and write move bytes on a plain fd', (t) => {
   assert.deepEqual([...buf], [0, 0, 1, 2]);
   assert.equal(native.read(b, buf), -EAGAIN);
 });
+
+test('recvmsg with spinNs: data already there comes at once; nothing within the window is -EAGAIN', (t) => {
+  const [a, b] = pair(t);
+  const buf = Buffer.alloc(64);
+  const fdsOut = new Int32Array(4);
+  native.sendmsg(b, Buffer.from('ping'));
+  assert.equal(native.recvmsg(a, buf, 0, 64, fdsOut, 50_000_000), 4);
+  const t0 = process.hrtime.bigint();
+  assert.equal(native.recvmsg(a, buf, 0, 64, fdsOut, 2_000_000), -EAGAIN);
+  const waited = Number(process.hrtime.bigint() - t0);
+  assert.ok(waited >= 2_000_000, `returned after ${waited} ns, before the 2 ms window`);
+});
+
+test('exchange: sends, drops the owed bytes, peeks past them (SO_PEEK_OFF); -EAGAIN settles what is owed', (t) => {
+  const [server, client] = pair(t);
+  native.peekOffsets(server);
+  const buf = Buffer.alloc(256);
+  const io = new Int32Array(16);
+  const got = Buffer.alloc(256);
+  const fdsOut = new Int32Array(4);
+  native.sendmsg(client, Buffer.from('request-1'));
+  // A first receive: peeked, so the bytes stay queued.
+  assert.equal(native.exchange(server, undefined, 0, 0, buf, 0, 256, io, 0, true), 9);
+  assert.deepEqual([io[1], io[2]], [0, 0]);
+  assert.equal(buf.toString('latin1', 0, 9), 'request-1');
+  native.sendmsg(client, Buffer.from('request-2'));
+  // Reply, owing the 9 peeked bytes: they are dropped after a quick send, or stay owed (io[2]) after one that took
+  // long (as if preempted); either way the peek sees only the new bytes.
+  const reply = Buffer.from('reply-1');
+  assert.equal(native.exchange(server, reply, reply.length, 9, buf, 0, 256, io, 0, true), 9);
+  assert.deepEqual([io[0], io[1]], [reply.length, 0]);
+  assert.ok(io[2] === 0 || io[2] === 9, `owed ${io[2]}`);
+  assert.equal(buf.toString('latin1', 0, 9), 'request-2');
+  const owed = (io[2] ?? 0) + 9;
+  assert.equal(native.recvmsg(client, got, 0, 256, fdsOut), reply.length);
+  assert.equal(got.toString('latin1', 0, reply.length), 'reply-1');
+  // Nothing new: -EAGAIN, and the owed bytes are gone from the socket.
+  assert.equal(native.exchange(server, undefined, 0, owed, buf, 0, 256, io, 0, true), -EAGAIN);
+  assert.equal(io[2], 0);
+  native.sendmsg(client, Buffer.from('request-3'));
+  assert.equal(native.recvmsg(server, got, 0, 256, fdsOut), 9);
+  assert.equal(got.toString('latin1', 0, 9), 'request-3');
+});
+
+test('exchange: bytes that carry fds are read for real, fds included; owed bytes that are missing are -EPROTO', (t) => {
+  const [server, client] = pair(t);
+  native.peekOffsets(server);
+  const buf = Buffer.alloc(256);
+  const io = new Int32Array(16);
+  const efd = native.eventfd();
+  t.after(() => native.close(efd));
+  native.sendmsg(client, Buffer.from('with-fd'), [efd]);
+  assert.equal(native.exchange(server, undefined, 0, 0, buf, 0, 256, io, 0, true), 7);
+  assert.deepEqual([io[1], io[3]], [1, 1]); // a real read, one fd
+  const fd = io[4] ?? -1;
+  assert.ok(native.fdIsOpen(fd));
+  native.close(fd);
+  // Nothing was peeked, so owing bytes is a broken stream.
+  assert.equal(native.exchange(server, undefined, 0, 5, buf, 0, 256, io, 0, true), -71);
+  // Without peek it is a plain recvmsg.
+  native.sendmsg(client, Buffer.from('plain'));
+  assert.equal(native.exchange(server, undefined, 0, 0, buf, 0, 256, io, 0, false), 5);
+  assert.equal(io[1], 1);
+  assert.throws(() => native.exchange(server, Buffer.alloc(4), 8, 0, buf, 0, 256, io, 0, true), RangeError);
+});
