@@ -2,7 +2,6 @@
 // busy polling, the command table, server-to-client requests (DMA_READ/WRITE) and teardown.
 // Follows libvfio-user lib/libvfio-user.c process_request/handle_request and QEMU docs/interop/vfio-user.rst.
 import type { Logger } from '../base/log.js';
-import * as native from '../native/index.js';
 import { Errno, VfioError, errnoName } from '../uapi/errno.js';
 import type { VfioDevice } from '../vfio/vfio-device.js';
 import type { DeviceProcess } from './device-process.js';
@@ -30,6 +29,8 @@ import { errnoError, type CommandHandler } from './handler.js';
 
 const EAGAIN = 11;
 const SCRATCH = 64 * 1024 + 64;
+/** Most iovecs in one reply batch before it is sent (IOV_MAX is 1024). */
+const MAX_IOVECS = 64;
 
 /** Tuning of the hot path (see DESIGN.md section 9). */
 export interface HotPathOptions {
@@ -86,10 +87,16 @@ export class Connection {
   lastActive = 0;
   readonly #pending = new Map<number, ServerRequest>();
   #nextServerMsgId = 0;
-  /* The reply batch: iovecs for one sendmsgv, small replies carved from one scratch buffer. */
+  /*
+   * The reply batch: small replies are carved from one scratch buffer one after the other, so they form one
+   * run [#runStart, #runEnd) of it; other buffers, and runs that ended, are iovecs in #out. The scratch is
+   * reused only once a batch is handed to the transport (#batchDone), never while a handler may hold a reply.
+   */
   readonly #out: Uint8Array[] = [];
   readonly #scratch = Buffer.allocUnsafe(SCRATCH);
   #scratchPos = 0;
+  #runStart = 0;
+  #runEnd = 0;
   #pollNs: number;
   #closed = false;
   #inLoop = false;
@@ -101,7 +108,7 @@ export class Connection {
     this.transport = new Transport(
       fd,
       { readable: () => this.#onReadable(), closed: (err) => this.#onClosed(err) },
-      { maxFds, maxMessageSize: maxMessageSizeFor(1024 * 1024) },
+      { maxFds, maxMessageSize: maxMessageSizeFor(1024 * 1024), peek: true },
     );
   }
 
@@ -152,7 +159,7 @@ export class Connection {
 
   // ---- replies ----
 
-  /** A reply buffer of `size` bytes, from the scratch area when it fits (valid until the next flush). */
+  /** A reply buffer of `size` bytes, from the scratch area when it fits; queue() it once written. */
   allocReply(size: number): Buffer {
     if (this.#scratchPos + size <= SCRATCH) {
       const b = this.#scratch.subarray(this.#scratchPos, this.#scratchPos + size);
@@ -164,7 +171,26 @@ export class Connection {
 
   /** Queues a whole reply (or request) built by the caller into the batch. */
   queue(buf: Uint8Array): void {
+    if (buf.buffer === this.#scratch.buffer) {
+      const at = buf.byteOffset - this.#scratch.byteOffset;
+      if (at === this.#runEnd && this.#runEnd > this.#runStart) {
+        this.#runEnd += buf.length;
+        return;
+      }
+      this.#endRun();
+      this.#runStart = at;
+      this.#runEnd = at + buf.length;
+      return;
+    }
+    this.#endRun();
     this.#out.push(buf);
+    if (this.#out.length >= MAX_IOVECS) this.flush();
+  }
+
+  /** Moves the scratch run into the iovecs. */
+  #endRun(): void {
+    if (this.#runEnd > this.#runStart) this.#out.push(this.#scratch.subarray(this.#runStart, this.#runEnd));
+    this.#runStart = this.#runEnd;
   }
 
   /** Replies to `msg` with `payload` (unless it asked for no reply). fds go alone, with their first byte. */
@@ -183,12 +209,12 @@ export class Connection {
       const b = this.allocReply(VFIO_USER_HDR_SIZE + len);
       writeReplyHeader(b, 0, h.msgId, h.cmd, len);
       if (payload !== undefined) b.set(payload, VFIO_USER_HDR_SIZE);
-      this.#out.push(b);
+      this.queue(b);
     } else {
       const head = this.allocReply(VFIO_USER_HDR_SIZE);
       writeReplyHeader(head, 0, h.msgId, h.cmd, len);
-      this.#out.push(head);
-      if (payload !== undefined) this.#out.push(payload);
+      this.queue(head);
+      if (payload !== undefined) this.queue(payload);
     }
   }
 
@@ -197,16 +223,23 @@ export class Connection {
     if (h.flags & VFIO_USER_F_NO_REPLY) return;
     const b = this.allocReply(VFIO_USER_HDR_SIZE);
     writeErrorReply(b, 0, h.msgId, h.cmd, errno);
-    this.#out.push(b);
+    this.queue(b);
   }
 
-  /** Sends the batch with one sendmsgv. */
+  /** Sends the batch so far with one sendmsgv (the transport copies what the socket does not take). */
   flush(): void {
+    this.#endRun();
     if (this.#out.length > 0) {
       this.transport.send(this.#out);
       this.#out.length = 0;
     }
+  }
+
+  /** The batch went to the transport: the scratch area is free again. */
+  #batchDone(): void {
     this.#scratchPos = 0;
+    this.#runStart = 0;
+    this.#runEnd = 0;
   }
 
   // ---- server-to-client requests ----
@@ -240,37 +273,61 @@ export class Connection {
   }
 
   /**
-   * Receive everything there, handle every whole message synchronously, reply with one sendmsgv, then
-   * busy-poll briefly for the next request (the client usually sends it right after reading our reply)
-   * instead of going back to the event loop, within a budget of messages and time per wake-up.
+   * Receive everything there, handle every whole message synchronously, reply with one send, then busy-poll
+   * briefly for the next request (the client usually sends it right after reading our reply) instead of going
+   * back to the event loop, within a budget of messages and time per wake-up.
+   *
+   * Each turn after the first is one native call (Transport.exchange): it sends the replies, consumes the
+   * requests (they were only peeked, so the client is woken once, by the reply) and waits for the next
+   * request, yielding the CPU between tries. A client on another CPU finds us awake, so its request costs no
+   * wake-up (an IPI, slow in a VM); a client on our CPU runs while we yield. One call, because right after a
+   * context switch each call into the addon costs about as much as a system call.
    */
   #loop(): void {
     const hp = this.#host.hotPath;
     const deadline = performance.now() + hp.budgetMicros / 1000;
     let handled = 0;
     let n = this.transport.receive();
-    for (;;) {
-      if (n > 0) {
-        this.#host.noteActivity(this);
-        handled += this.#drain();
-        this.flush();
-        if (this.#closed || this.transport.destroyed || handled >= hp.budgetMessages) return;
-      } else if (n !== -EAGAIN || handled === 0) {
-        return; // EOF or error (the transport is destroyed), or a wake-up with nothing to read
-      }
-      // Right after a reply the next request is rarely there yet: wait for it in ppoll (one system call,
-      // and on a shared CPU the client runs meanwhile) instead of a recvmsg that would say EAGAIN.
-      if (hp.pollMaxNs === 0 || this.transport.queuedBytes > 0) return;
-      if (performance.now() >= deadline || !this.#host.mayBusyPoll(this)) return;
-      const r = native.pollWait(this.transport.fd, native.POLLIN, this.#pollNs);
-      if (r <= 0) {
-        // A miss: the client is thinking. Shrink the window so idle clients cost little, and yield.
-        this.#pollNs = Math.max(hp.pollMinNs, this.#pollNs >> 1);
+    while (n > 0) {
+      this.#host.noteActivity(this);
+      handled += this.#drain();
+      if (this.#closed || this.transport.destroyed) return;
+      if (handled >= hp.budgetMessages || this.transport.queuedBytes > 0 || performance.now() >= deadline) {
+        this.#stop();
         return;
       }
-      this.#pollNs = Math.min(hp.pollMaxNs, this.#pollNs * 2);
-      n = this.transport.receive();
+      const spinNs = hp.pollMaxNs > 0 && this.#host.mayBusyPoll(this) ? this.#pollNs : 0;
+      n = this.#sendAndReceive(spinNs);
+      if (spinNs > 0) {
+        // A miss means the client is thinking: shrink the window so idle clients cost little, and go back to
+        // the event loop (the fd watcher wakes us when the client speaks again). A hit widens it again.
+        this.#pollNs = n === -EAGAIN ? Math.max(hp.pollMinNs, this.#pollNs >> 1) : Math.min(hp.pollMaxNs, this.#pollNs * 2);
+      }
     }
+  }
+
+  /** Sends the batch, consumes the requests and receives (Transport.exchange), then frees the scratch area. */
+  #sendAndReceive(spinNs: number): number {
+    let tx: Buffer | undefined;
+    let txLength = 0;
+    if (this.#out.length === 0) {
+      // The usual batch: one run of small replies in the scratch area.
+      tx = this.#runStart === 0 ? this.#scratch : this.#scratch.subarray(this.#runStart);
+      txLength = this.#runEnd - this.#runStart;
+      this.#runStart = this.#runEnd;
+    } else {
+      this.flush();
+    }
+    const n = this.transport.exchange(tx, txLength, spinNs);
+    this.#batchDone();
+    return n;
+  }
+
+  /** Leaves the loop: sends the batch and consumes the requests. */
+  #stop(): void {
+    this.flush();
+    this.transport.consume();
+    this.#batchDone();
   }
 
   /** Handles every message the framer holds; returns how many. */

@@ -206,6 +206,37 @@ export class RawClient {
     }
   }
 
+  /** The next `n` whole messages (fds closed), read in bulk: for tests that pipeline many requests. */
+  async many(n: number, ms = 10_000): Promise<{ header: VfioUserHeader; payload: Buffer }[]> {
+    const end = Date.now() + ms;
+    const fdsOut = new Int32Array(32);
+    const chunk = Buffer.alloc(1 << 20);
+    const out: { header: VfioUserHeader; payload: Buffer }[] = [];
+    let all: Buffer = this.#buf;
+    let pos = 0;
+    for (;;) {
+      while (out.length < n && all.length - pos >= VFIO_USER_HDR_SIZE) {
+        const header = readHeader(all, pos, createHeader());
+        if (header.msgSize < VFIO_USER_HDR_SIZE || all.length - pos < header.msgSize) break;
+        out.push({ header, payload: Buffer.from(all.subarray(pos + VFIO_USER_HDR_SIZE, pos + header.msgSize)) });
+        pos += header.msgSize;
+      }
+      if (out.length === n) break;
+      const k = native.recvmsg(this.fd, chunk, 0, chunk.length, fdsOut);
+      for (let i = 1; i <= (fdsOut[0] ?? 0); i++) native.close(fdsOut[i] ?? -1);
+      if (k > 0) {
+        all = Buffer.concat([all.subarray(pos), chunk.subarray(0, k)]);
+        pos = 0;
+        continue;
+      }
+      if (k === 0) throw new Error(`EOF after ${out.length} of ${n} messages`);
+      if (Date.now() > end) throw new Error(`timed out after ${out.length} of ${n} messages`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    this.#buf = Buffer.from(all.subarray(pos));
+    return out;
+  }
+
   /** Resolves true when the server closed the connection (EOF) within `ms`. */
   async eof(ms = 2000): Promise<boolean> {
     const end = Date.now() + ms;

@@ -1,5 +1,6 @@
 // A vfio-user connection's byte transport over a nonblocking UNIX stream fd (libvfio-user lib/tran_sock.c):
-// recvmsg into a per-connection buffer feeding the framer, sendmsgv with SCM_RIGHTS, queueing on EAGAIN.
+// recvmsg (or a peek, consumed later) into a per-connection buffer feeding the framer, sendmsgv with SCM_RIGHTS,
+// queueing on EAGAIN, and the server hot path's send-consume-receive in one native call (exchange).
 import * as native from '../native/index.js';
 import { MessageFramer } from './protocol/index.js';
 
@@ -31,6 +32,9 @@ export class Transport {
   readonly framer: MessageFramer;
   #buf: Buffer;
   readonly #maxRecv: number;
+  /** native.exchange's io: [sent, realRead, owed, nfds, fds...]. */
+  readonly #io: Int32Array;
+  /** recvmsg's fdsOut, a view of #io from nfds on. */
   readonly #fdsOut: Int32Array;
   readonly #watcher: native.FdWatcher;
   readonly #events: TransportEvents;
@@ -39,16 +43,29 @@ export class Transport {
   #closing = false;
   #destroyed = false;
   #interest = 0;
+  /** Whether receives peek (see the constructor). */
+  readonly #peek: boolean;
+  /** Bytes at the head of the socket's queue already framed (peeked): dropped by a later receive or consume(). */
+  #peeked = 0;
 
-  constructor(fd: number, events: TransportEvents, opts: { maxFds: number; maxMessageSize: number }) {
+  /**
+   * `peek`: a receive leaves what it reads queued on the socket until the next receive (or consume()). A server consumes a
+   * request after sending its reply: consuming frees the kernel's buffers, which wakes a client blocked in
+   * recv on its end; after the reply that client is already awake, so it is woken once per round trip, not
+   * twice (on one CPU the spurious wake-up also preempts the server: two context switches saved).
+   */
+  constructor(fd: number, events: TransportEvents, opts: { maxFds: number; maxMessageSize: number; peek?: boolean }) {
     this.fd = fd;
     this.#events = events;
+    this.#peek = opts.peek ?? false;
     this.#maxRecv = opts.maxMessageSize;
     this.#buf = Buffer.allocUnsafe(Math.min(INITIAL_RECV, opts.maxMessageSize));
     // One slot for the count, room for the most fds a peer may send, plus slack so a few too many are still
     // received (and refused by the handler) instead of breaking the stream.
-    this.#fdsOut = new Int32Array(1 + opts.maxFds + 8);
+    this.#io = new Int32Array(4 + opts.maxFds + 8);
+    this.#fdsOut = this.#io.subarray(3);
     this.framer = new MessageFramer({ closeFd: native.close, maxMessageSize: opts.maxMessageSize });
+    if (this.#peek) native.peekOffsets(fd);
     this.#watcher = new native.FdWatcher(fd, (ev, err) => this.#onPoll(ev, err));
     this.#setInterest(native.POLLIN);
   }
@@ -63,31 +80,91 @@ export class Transport {
   }
 
   /**
-   * One recvmsg into the buffer and a push into the framer. Returns bytes (> 0), 0 at EOF (the transport is
-   * then destroyed), -EAGAIN when nothing is there, or another -errno (destroyed). Never blocks.
+   * One receive into the buffer and a push into the framer (consuming what the last one peeked first).
+   * Returns bytes (> 0), 0 at EOF (the transport is then destroyed), -EAGAIN when nothing is there, or
+   * another -errno (destroyed). With `spinNs` it busy-polls that long for bytes to arrive (native.recvmsg);
+   * without, it never blocks.
    */
-  receive(): number {
+  receive(spinNs = 0): number {
+    return this.exchange(undefined, 0, spinNs);
+  }
+
+  /**
+   * The hot path's one call (native.exchange): sends tx[0, txLength) (behind anything queued; what the socket
+   * does not take is copied and queued), consumes what the last receive peeked, then receives as receive().
+   */
+  exchange(tx: Uint8Array | undefined, txLength: number, spinNs = 0): number {
     if (this.#destroyed) return 0;
-    let n: number;
-    do n = native.recvmsg(this.fd, this.#buf, 0, this.#buf.length, this.#fdsOut);
-    while (n === -EINTR);
-    if (n === -EAGAIN) return n;
-    if (n <= 0) {
-      this.destroy(n === 0 ? undefined : new Error(`recvmsg failed: errno ${-n}`));
-      return n;
+    if (txLength > 0 && (this.#pending.length > 0 || tx === undefined)) {
+      if (tx !== undefined) this.#queue(Buffer.from(tx.subarray(0, txLength)), undefined);
+      txLength = 0;
     }
-    const nfds = this.#fdsOut[0] ?? 0;
-    let fds: number[] | undefined;
-    if (nfds > 0) {
-      fds = [];
-      for (let i = 1; i <= nfds; i++) fds.push(this.#fdsOut[i] ?? -1);
+    if (this.#pending.length > 0) spinNs = 0; // the peer is not reading: no point waiting for it
+    const io = this.#io;
+    const n = native.exchange(this.fd, tx, txLength, this.#peeked, this.#buf, 0, this.#buf.length, io, spinNs, this.#peek);
+    this.#peeked = io[2] ?? 0; // handled bytes the call left queued (see native.exchange)
+    if (n > 0) {
+      if (io[1] === 0) {
+        this.#peeked += n;
+        this.#framed(n, undefined);
+      } else {
+        const nfds = io[3] ?? 0;
+        let fds: number[] | undefined;
+        if (nfds > 0) {
+          fds = [];
+          for (let i = 4; i < 4 + nfds; i++) fds.push(io[i] ?? -1);
+        }
+        this.#framed(n, fds); // the framer owns the fds from here, even if the send below failed
+      }
     }
+    if (txLength > 0) {
+      const sent = io[0] ?? 0;
+      if (sent < 0 && sent !== -EAGAIN) {
+        this.destroy(new Error(`sendmsg failed: errno ${-sent}`));
+        return 0;
+      }
+      if (sent !== txLength) this.#queue(Buffer.from((tx as Uint8Array).subarray(Math.max(sent, 0), txLength)), undefined);
+    }
+    if (n === -EAGAIN || n > 0) return n;
+    this.destroy(n === 0 ? undefined : new Error(`recvmsg failed: errno ${-n}`));
+    return n;
+  }
+
+  /**
+   * Consumes what the last receive peeked (a no-op otherwise), for an owner that stops receiving for now:
+   * call it once the messages are handled and their replies sent.
+   */
+  consume(): void {
+    if (this.#destroyed) return;
+    const err = this.#dropPeeked();
+    if (err !== undefined) this.destroy(err);
+  }
+
+  /** Reads and drops the peeked bytes (framed already); an error when they were not there as peeked. */
+  #dropPeeked(): Error | undefined {
+    let left = this.#peeked;
+    this.#peeked = 0;
+    while (left > 0) {
+      // The same bytes again, into the buffer's start: nothing in it is in use any more.
+      let n: number;
+      do n = native.recvmsg(this.fd, this.#buf, 0, Math.min(left, this.#buf.length), this.#fdsOut);
+      while (n === -EINTR);
+      const nfds = n > 0 ? (this.#fdsOut[0] ?? 0) : 0;
+      for (let i = 1; i <= nfds; i++) native.close(this.#fdsOut[i] ?? -1);
+      // The peeked bytes were queued and carried no fds: anything else means the stream is not ours.
+      if (n <= 0 || nfds > 0) return new Error(`consuming peeked bytes: ${n <= 0 ? `recvmsg returned ${n}` : 'fds appeared'}`);
+      left -= n;
+    }
+    return undefined;
+  }
+
+  /** Hands n received bytes (and their fds) to the framer and grows the buffer when it was filled. */
+  #framed(n: number, fds: number[] | undefined): void {
     // Messages are views of the buffer: the owner handles all of them before the next receive().
     this.framer.push(this.#buf.subarray(0, n), fds);
     if (n === this.#buf.length && this.#buf.length < this.#maxRecv) {
       this.#buf = Buffer.allocUnsafe(Math.min(this.#buf.length * 2, this.#maxRecv));
     }
-    return n;
   }
 
   /**
@@ -128,6 +205,9 @@ export class Transport {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#watcher.close();
+    // Bytes left unread make close() reset the connection (the peer reads ECONNRESET, not our last reply):
+    // what was peeked was handled, so it goes first.
+    this.#dropPeeked();
     this.#closePendingFds();
     this.#pending = [];
     this.#queued = 0;
