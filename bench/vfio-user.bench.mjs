@@ -1,5 +1,6 @@
 // vfio-user round trips from the C client (bench/vfio-user-client.c: REGION_READ and REGION_WRITE of 4 bytes,
-// one request in flight) against the bare C echo server (the socket's own limit) and against vfio-ts's server
+// one request in flight) against the bare C echo server (libvfio-user's system calls per message and nothing
+// else, so at least as fast as a libvfio-user server here; see echo-server.c) and against vfio-ts's server
 // exporting an emulated PCI device (pci-emu, BAR0 a 4 KiB register file), same CPU and across two CPUs, all
 // in one run so the ratios are fair. Then DMA read bandwidth through a memfd mapping a client made with
 // DMA_MAP. One JSON line per figure.
