@@ -93,12 +93,11 @@ export const peekOffsets: (fd: number) => void = binding.peekOffsets;
  * 2. Drops the owed bytes. Dropping is what frees the kernel's buffers and wakes a peer blocked in recv on its
  *    end: after step 1 woke that peer it is awake already and nobody is woken. But when the peer preempted step
  *    1 (it took over 3 µs), it has read the reply, sent its next request and gone back to sleep: then the bytes
- *    stay owed (io[2]) and are dropped after a later send, when over 1 KiB is owed, or when nothing new
- *    comes.
+ *    stay owed (io[2]) and are dropped after a later send, when over 1 KiB is owed, or when nothing new comes.
  * 3. Receives new bytes into buf[offset, offset+length), busy-polling for spinNs (sched_yield between tries).
- *    With `peek` (the socket needs peekOffsets) the new bytes stay queued too (io[1] = 0; owed once handled) unless they carry fds, which only
- *    a real read takes; otherwise (and then) it is a real recvmsg (io[1] = 1) with the fd count in io[3] and the
- *    fds, now the caller's, in io[4..] (the rules of recvmsg's fdsOut).
+ *    With `peek` (the socket needs peekOffsets) the new bytes stay queued too (io[1] = 0; owed once handled)
+ *    unless they carry fds, which only a real read takes; otherwise (and then) it is a real recvmsg (io[1] = 1)
+ *    with the fd count in io[3] and the fds, now the caller's, in io[4..] (the rules of recvmsg's fdsOut).
  * Returns the count of new bytes, 0 at EOF or -errno (-EAGAIN: nothing new within the window, nothing owed);
  * -EPROTO (71) when owed bytes were not there as peeked (treat the stream as broken).
  */

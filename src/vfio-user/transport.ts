@@ -49,10 +49,10 @@ export class Transport {
   #peeked = 0;
 
   /**
-   * `peek`: a receive leaves what it reads queued on the socket until the next receive (or consume()). A server consumes a
-   * request after sending its reply: consuming frees the kernel's buffers, which wakes a client blocked in
-   * recv on its end; after the reply that client is already awake, so it is woken once per round trip, not
-   * twice (on one CPU the spurious wake-up also preempts the server: two context switches saved).
+   * `peek`: a receive leaves what it reads queued on the socket until the next receive (or consume()). A
+   * server consumes a request after sending its reply: consuming frees the kernel's buffers, which wakes a
+   * client blocked in recv on its end; after the reply that client is already awake, so it is woken once per
+   * round trip, not twice (on one CPU the spurious wake-up also preempts the server: two context switches).
    */
   constructor(fd: number, events: TransportEvents, opts: { maxFds: number; maxMessageSize: number; peek?: boolean }) {
     this.fd = fd;
@@ -99,6 +99,7 @@ export class Transport {
       if (tx !== undefined) this.#queue(Buffer.from(tx.subarray(0, txLength)), undefined);
       txLength = 0;
     }
+    if (this.#closing) return -EAGAIN; // close() stopped reading: only the queued output goes
     if (this.#pending.length > 0) spinNs = 0; // the peer is not reading: no point waiting for it
     const io = this.#io;
     const n = native.exchange(this.fd, tx, txLength, this.#peeked, this.#buf, 0, this.#buf.length, io, spinNs, this.#peek);
