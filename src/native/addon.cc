@@ -122,6 +122,26 @@ bool argBytes(napi_env env, napi_value v, const char* name, uint8_t** data, size
   return true;
 }
 
+bool argRange(napi_env env, const napi_value* argv, bool defaults, uint8_t** data, size_t* len) {
+  size_t total;
+  if (!argBytes(env, argv[0], "buf", data, &total)) return false;
+  int64_t offset = 0;
+  int64_t length;
+  if (!(defaults && isUndefined(env, argv[1])) && !argInt64(env, argv[1], "offset", &offset)) return false;
+  if (defaults && isUndefined(env, argv[2])) {
+    length = static_cast<int64_t>(total) - offset;
+  } else if (!argInt64(env, argv[2], "length", &length)) {
+    return false;
+  }
+  if (offset < 0 || length < 0 || offset + length > static_cast<int64_t>(total)) {
+    throwRange(env, "offset/length outside buf");
+    return false;
+  }
+  *data += offset;
+  *len = static_cast<size_t>(length);
+  return true;
+}
+
 napi_value makeInt(napi_env env, int64_t value) {
   napi_value r;
   if (value >= INT32_MIN && value <= INT32_MAX) {

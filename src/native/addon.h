@@ -28,6 +28,10 @@ bool argInt32(napi_env env, napi_value v, const char* name, int32_t* out);
 bool argInt64(napi_env env, napi_value v, const char* name, int64_t* out);  // number or bigint
 bool argBool(napi_env env, napi_value v, const char* name, bool* out);
 bool argBytes(napi_env env, napi_value v, const char* name, uint8_t** data, size_t* len);
+// argv[0] a Uint8Array buf, argv[1] an offset and argv[2] a length in it; data and len get the
+// range. With `defaults`, a missing offset is 0 and a missing length runs to the end of buf.
+// Throws (TypeError, or RangeError for a range outside buf) and returns false.
+bool argRange(napi_env env, const napi_value* argv, bool defaults, uint8_t** data, size_t* len);
 bool isUndefined(napi_env env, napi_value v);
 
 napi_value makeInt(napi_env env, int64_t value);  // a JS number (exact up to 2^53)

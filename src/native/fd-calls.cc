@@ -282,21 +282,10 @@ napi_value Transfer(napi_env env, napi_callback_info info) {
   int32_t fd;
   uint8_t* data;
   size_t len;
-  if (!argInt32(env, argv[0], "fd", &fd) || !argBytes(env, argv[1], "buf", &data, &len)) return nullptr;
-  int64_t offset = 0;
-  int64_t length = static_cast<int64_t>(len);
-  if (!isUndefined(env, argv[2]) && !argInt64(env, argv[2], "offset", &offset)) return nullptr;
-  if (isUndefined(env, argv[3])) {
-    length = static_cast<int64_t>(len) - offset;
-  } else if (!argInt64(env, argv[3], "length", &length)) {
-    return nullptr;
-  }
-  if (offset < 0 || length < 0 || offset + length > static_cast<int64_t>(len)) {
-    return throwRange(env, "offset/length outside buf");
-  }
+  if (!argInt32(env, argv[0], "fd", &fd) || !argRange(env, argv + 1, true, &data, &len)) return nullptr;
   ssize_t r;
   do {
-    r = kWrite ? ::write(fd, data + offset, length) : ::read(fd, data + offset, length);
+    r = kWrite ? ::write(fd, data, len) : ::read(fd, data, len);
   } while (r < 0 && errno == EINTR);
   return makeInt(env, r < 0 ? -errno : r);
 }

@@ -167,24 +167,6 @@ ssize_t recvWithFds(int fd, uint8_t* data, size_t len, int32_t* out, size_t outL
   return r;
 }
 
-// Reads buf (a Uint8Array) and the range [offset, offset+length) in it; throws and returns false.
-bool argRange(napi_env env, napi_value* argv, uint8_t** data, size_t* len) {
-  size_t total;
-  int64_t offset;
-  int64_t length;
-  if (!argBytes(env, argv[0], "buf", data, &total) || !argInt64(env, argv[1], "offset", &offset) ||
-      !argInt64(env, argv[2], "length", &length)) {
-    return false;
-  }
-  if (offset < 0 || length < 0 || offset + length > static_cast<int64_t>(total)) {
-    throwRange(env, "offset/length outside buf");
-    return false;
-  }
-  *data += offset;
-  *len = static_cast<size_t>(length);
-  return true;
-}
-
 // An Int32Array of at least `min` elements; throws and returns false otherwise.
 bool argInt32Array(napi_env env, napi_value v, const char* name, size_t min, int32_t** out, size_t* len) {
   napi_typedarray_type type;
@@ -210,7 +192,7 @@ napi_value Recvmsg(napi_env env, napi_callback_info info) {
   int32_t* out;
   size_t outLen;
   int64_t spinNs = 0;
-  if (!argInt32(env, argv[0], "fd", &fd) || !argRange(env, argv + 1, &data, &len) ||
+  if (!argInt32(env, argv[0], "fd", &fd) || !argRange(env, argv + 1, false, &data, &len) ||
       !argInt32Array(env, argv[4], "fdsOut must be a non-empty Int32Array", 1, &out, &outLen) ||
       (!isUndefined(env, argv[5]) && !argInt64(env, argv[5], "spinNs", &spinNs))) {
     return nullptr;
@@ -286,7 +268,7 @@ napi_value Exchange(napi_env env, napi_callback_info info) {
   bool peek = false;
   if (!argInt32(env, argv[0], "fd", &fd) || !argInt64(env, argv[2], "txLength", &txLength) ||
       (txLength > 0 && !argBytes(env, argv[1], "tx", &tx, &txTotal)) ||
-      !argInt64(env, argv[3], "owed", &owed) || !argRange(env, argv + 4, &data, &len) ||
+      !argInt64(env, argv[3], "owed", &owed) || !argRange(env, argv + 4, false, &data, &len) ||
       !argInt32Array(env, argv[7], "io must be an Int32Array of at least 4", 4, &io, &ioLen) ||
       !argInt64(env, argv[8], "spinNs", &spinNs) || !argBool(env, argv[9], "peek", &peek)) {
     return nullptr;
