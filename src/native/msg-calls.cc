@@ -200,14 +200,19 @@ napi_value Recvmsg(napi_env env, napi_callback_info info) {
   return makeInt(env, recvWithFds(fd, data, len, out, outLen, spinNs));
 }
 
+// SO_PEEK_OFF 0: the next MSG_PEEK starts at the head of the queue. 0 or -1 (errno set).
+int peekOffsetToHead(int fd) {
+  int zero = 0;
+  return ::setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero);
+}
+
 // peekOffsets(fd): SO_PEEK_OFF 0, so that each MSG_PEEK continues where the last one ended and a
 // real read moves the offset back by what it took (socket(7)). Throws NativeError.
 napi_value PeekOffsets(napi_env env, napi_callback_info info) {
   VFIO_ARGS(1);
   int32_t fd;
   if (!argInt32(env, argv[0], "fd", &fd)) return nullptr;
-  int off = 0;
-  if (::setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof off) < 0) return throwErrno(env, errno, "setsockopt");
+  if (peekOffsetToHead(fd) < 0) return throwErrno(env, errno, "setsockopt");
   return undefinedValue(env);
 }
 
@@ -298,29 +303,19 @@ napi_value Exchange(napi_env env, napi_callback_info info) {
     owed = 0;
   }
   if (peek) {
-    const int64_t deadline = spinNs > 0 ? nowNs() + spinNs : 0;
     iovec iov = {data, len};
     msghdr msg = {};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    ssize_t r;
-    for (;;) {
-      // No control buffer: fds on the queued bytes show as MSG_CTRUNC and stay on the socket. The
-      // peek starts at the socket's peek offset (SO_PEEK_OFF, see peekOffsets), past the owed bytes.
-      msg.msg_control = nullptr;
-      msg.msg_controllen = 0;
-      msg.msg_flags = 0;
-      r = ::recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT);
-      if (r >= 0) break;
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN) return makeInt(env, -errno);
-      if (spinNs <= 0 || nowNs() >= deadline) {
-        // Nothing new: settle what is owed before the caller goes idle.
-        if (owed > 0 && dropPeeked(fd, data, len, owed, fdsOut, fdsOutLen) != 0) return makeInt(env, -EPROTO);
-        return makeInt(env, -EAGAIN);
-      }
-      sched_yield();
+    // No control buffer: fds on the queued bytes show as MSG_CTRUNC and stay on the socket. The peek
+    // starts at the socket's peek offset (SO_PEEK_OFF, see peekOffsets), past the owed bytes.
+    ssize_t r = recvSpinning(fd, &msg, nullptr, 0, MSG_PEEK | MSG_DONTWAIT, spinNs);
+    if (r == -EAGAIN) {
+      // Nothing new: settle what is owed before the caller goes idle.
+      if (owed > 0 && dropPeeked(fd, data, len, owed, fdsOut, fdsOutLen) != 0) return makeInt(env, -EPROTO);
+      return makeInt(env, -EAGAIN);
     }
+    if (r < 0) return makeInt(env, r);
     if (r == 0) return makeInt(env, 0);  // EOF
     if ((msg.msg_flags & MSG_CTRUNC) == 0) {
       io[1] = 0;
@@ -331,8 +326,7 @@ napi_value Exchange(napi_env env, napi_callback_info info) {
     // put the peek offset back at the head, whatever that read took.
     if (owed > 0 && dropPeeked(fd, data, len, owed, fdsOut, fdsOutLen) != 0) return makeInt(env, -EPROTO);
     ssize_t got = recvWithFds(fd, data, len, fdsOut, fdsOutLen, 0);
-    int zero = 0;
-    if (::setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) < 0 && got > 0) {
+    if (peekOffsetToHead(fd) < 0 && got > 0) {
       closeAll(fdsOut + 1, fdsOut[0]);
       fdsOut[0] = 0;
       return makeInt(env, -EPROTO);
