@@ -50,6 +50,7 @@ export interface NativeBinding {
   sendmsgv(fd: number, bufs: readonly Uint8Array[], fds?: readonly number[]): number;
   recvmsg(fd: number, buf: Uint8Array, offset: number, length: number, fdsOut: Int32Array, spinNs?: number): number;
   peekOffsets(fd: number): void;
+  dropPeeked(fd: number, buf: Uint8Array, count: number, io: Int32Array): number;
   exchange(
     fd: number,
     tx: Uint8Array | undefined,

@@ -86,6 +86,12 @@ export const recvmsg: (
  */
 export const peekOffsets: (fd: number) => void = binding.peekOffsets;
 /**
+ * Drops `count` bytes that a peek (exchange) saw and left at the head of the queue, reading them into buf (its
+ * contents are not kept; io as exchange's). 0, or -EPROTO (71) when they were not there as peeked: treat the
+ * stream as broken (any fds that came are closed).
+ */
+export const dropPeeked: (fd: number, buf: Uint8Array, count: number, io: Int32Array) => number = binding.dropPeeked;
+/**
  * A server's round trip in one call (each call into the addon costs about a microsecond right after a context
  * switch, as much as a system call). `owed` is how many bytes at the head of the queue were peeked and handled.
  * 1. txLength > 0: sends tx[0, txLength) (MSG_NOSIGNAL|MSG_DONTWAIT); io[0] = bytes sent or -errno. When not all

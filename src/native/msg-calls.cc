@@ -232,6 +232,26 @@ int dropPeeked(int fd, uint8_t* data, size_t len, int64_t n, int32_t* out, size_
   return 0;
 }
 
+// dropPeeked(fd, buf, count, io): drops `count` bytes a peek saw at the head of fd's queue (reading
+// them into buf, whose contents are not kept), io as exchange's. 0, or -EPROTO when they were not
+// there as peeked (any fds that came are closed).
+napi_value DropPeeked(napi_env env, napi_callback_info info) {
+  VFIO_ARGS(4);
+  int32_t fd;
+  uint8_t* data;
+  size_t len;
+  int64_t count;
+  int32_t* io;
+  size_t ioLen;
+  if (!argInt32(env, argv[0], "fd", &fd) || !argBytes(env, argv[1], "buf", &data, &len) ||
+      !argInt64(env, argv[2], "count", &count) ||
+      !argInt32Array(env, argv[3], "io must be an Int32Array of at least 4", 4, &io, &ioLen)) {
+    return nullptr;
+  }
+  if (count < 0 || len == 0) return throwRange(env, "count must be >= 0 and buf not empty");
+  return makeInt(env, dropPeeked(fd, data, len, count, io + 3, ioLen - 3));
+}
+
 // A send that took longer than this was preempted: the peer ran meanwhile (see exchange).
 constexpr int64_t kPreemptedSendNs = 3000;
 // Most bytes left owed. Queued bytes count against the peer's send buffer (a small message takes
@@ -371,6 +391,7 @@ void registerMsgCalls(napi_env env, napi_value exports) {
   defineFunction(env, exports, "recvmsg", Recvmsg);
   defineFunction(env, exports, "exchange", Exchange);
   defineFunction(env, exports, "peekOffsets", PeekOffsets);
+  defineFunction(env, exports, "dropPeeked", DropPeeked);
   defineFunction(env, exports, "pollWait", PollWait);
 }
 

@@ -219,7 +219,7 @@ test('exchange: sends, drops the owed bytes, peeks past them (SO_PEEK_OFF); -EAG
   assert.equal(got.toString('latin1', 0, 9), 'request-3');
 });
 
-test('exchange: bytes that carry fds are read for real, fds included; owed bytes that are missing are -EPROTO', (t) => {
+test('exchange: bytes that carry fds are read for real, fds included; owed or dropped bytes that are missing are -EPROTO', (t) => {
   const [server, client] = pair(t);
   native.peekOffsets(server);
   const buf = Buffer.alloc(256);
@@ -234,6 +234,11 @@ test('exchange: bytes that carry fds are read for real, fds included; owed bytes
   native.close(fd);
   // Nothing was peeked, so owing bytes is a broken stream.
   assert.equal(native.exchange(server, undefined, 0, 5, buf, 0, 256, io, 0, true), -71);
+  // dropPeeked drops what a peek left queued, and only that.
+  native.sendmsg(client, Buffer.from('peeked'));
+  assert.equal(native.exchange(server, undefined, 0, 0, buf, 0, 256, io, 0, true), 6);
+  assert.equal(native.dropPeeked(server, buf, 6, io), 0);
+  assert.equal(native.dropPeeked(server, buf, 1, io), -71);
   // Without peek it is a plain recvmsg.
   native.sendmsg(client, Buffer.from('plain'));
   assert.equal(native.exchange(server, undefined, 0, 0, buf, 0, 256, io, 0, false), 5);

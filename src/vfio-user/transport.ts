@@ -34,8 +34,6 @@ export class Transport {
   readonly #maxRecv: number;
   /** native.exchange's io: [sent, realRead, owed, nfds, fds...]. */
   readonly #io: Int32Array;
-  /** recvmsg's fdsOut, a view of #io from nfds on. */
-  readonly #fdsOut: Int32Array;
   readonly #watcher: native.FdWatcher;
   readonly #events: TransportEvents;
   #pending: Pending[] = [];
@@ -63,7 +61,6 @@ export class Transport {
     // One slot for the count, room for the most fds a peer may send, plus slack so a few too many are still
     // received (and refused by the handler) instead of breaking the stream.
     this.#io = new Int32Array(4 + opts.maxFds + 8);
-    this.#fdsOut = this.#io.subarray(3);
     this.framer = new MessageFramer({ closeFd: native.close, maxMessageSize: opts.maxMessageSize });
     if (this.#peek) native.peekOffsets(fd);
     this.#watcher = new native.FdWatcher(fd, (ev, err) => this.#onPoll(ev, err));
@@ -143,20 +140,10 @@ export class Transport {
 
   /** Reads and drops the peeked bytes (framed already); an error when they were not there as peeked. */
   #dropPeeked(): Error | undefined {
-    let left = this.#peeked;
+    const left = this.#peeked;
     this.#peeked = 0;
-    while (left > 0) {
-      // The same bytes again, into the buffer's start: nothing in it is in use any more.
-      let n: number;
-      do n = native.recvmsg(this.fd, this.#buf, 0, Math.min(left, this.#buf.length), this.#fdsOut);
-      while (n === -EINTR);
-      const nfds = n > 0 ? (this.#fdsOut[0] ?? 0) : 0;
-      for (let i = 1; i <= nfds; i++) native.close(this.#fdsOut[i] ?? -1);
-      // The peeked bytes were queued and carried no fds: anything else means the stream is not ours.
-      if (n <= 0 || nfds > 0) return new Error(`consuming peeked bytes: ${n <= 0 ? `recvmsg returned ${n}` : 'fds appeared'}`);
-      left -= n;
-    }
-    return undefined;
+    if (left === 0 || native.dropPeeked(this.fd, this.#buf, left, this.#io) === 0) return undefined;
+    return new Error(`consuming ${left} peeked bytes: the stream is not what was peeked`);
   }
 
   /** Hands n received bytes (and their fds) to the framer and grows the buffer when it was filled. */
