@@ -6,7 +6,7 @@
 // and allocate nothing. Every fd the addon creates is O_CLOEXEC; sockets are O_NONBLOCK.
 // Wrong argument types throw TypeError/RangeError (bugs, not system errors).
 
-import { binding } from './binding.js';
+import { binding, type NativeBinding } from './binding.js';
 
 export { NativeError } from './native-error.js';
 export { FdWatcher, type FdWatcherCallback, type FdWatcherConstructor } from './fd-watcher.js';
@@ -107,18 +107,7 @@ export const dropPeeked: (fd: number, buf: Uint8Array, count: number, io: Int32A
  * Returns the count of new bytes, 0 at EOF or -errno (-EAGAIN: nothing new within the window, nothing owed);
  * -EPROTO (71) when owed bytes were not there as peeked (treat the stream as broken).
  */
-export const exchange: (
-  fd: number,
-  tx: Uint8Array | undefined,
-  txLength: number,
-  owed: number,
-  buf: Uint8Array,
-  offset: number,
-  length: number,
-  io: Int32Array,
-  spinNs: number,
-  peek: boolean,
-) => number = binding.exchange;
+export const exchange: NativeBinding['exchange'] = binding.exchange;
 /**
  * ppoll on one fd, blocking the calling thread for up to timeoutNs nanoseconds (negative:
  * forever). Returns revents (0 on timeout; POLLNVAL for a closed fd, as poll(2) does) or -errno.
