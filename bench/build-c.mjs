@@ -1,4 +1,5 @@
-// Compiles the C benchmark programs (vfio-user-client.c, echo-server.c) into bench/out/ with gcc -O2.
+// Compiles the C benchmark programs (vfio-user-client.c, echo-server.c, both including vfio-user-wire.h) into
+// bench/out/ with gcc -O2.
 // Run directly (`node bench/build-c.mjs`) or import { buildC } and call it; returns the binary paths.
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -7,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const programs = ['vfio-user-client', 'echo-server'];
+/** The header both include. */
+const shared = join(here, 'vfio-user-wire.h');
 
 function mtime(p) {
   try {
@@ -25,7 +28,7 @@ export function buildC({ cc = process.env.CC ?? 'gcc', force = false } = {}) {
     const src = join(here, `${name}.c`);
     const bin = join(outDir, name);
     bins[name] = bin;
-    if (!force && mtime(bin) >= mtime(src)) continue;
+    if (!force && mtime(bin) >= Math.max(mtime(src), mtime(shared))) continue;
     const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-o', bin, src], { stdio: 'inherit' });
     if (r.error) throw r.error;
     if (r.status !== 0) throw new Error(`${cc} failed for ${name}.c (exit ${r.status})`);

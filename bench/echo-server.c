@@ -23,28 +23,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-enum {
-    CMD_VERSION = 1,
-    CMD_DMA_MAP = 2,
-    CMD_DMA_UNMAP = 3,
-    CMD_REGION_READ = 9,
-    CMD_REGION_WRITE = 10,
-};
-#define F_TYPE_MASK 0xfu
-#define F_REPLY 0x1u
-#define F_NO_REPLY 0x10u
-#define F_ERROR 0x20u
-#define HDR_SIZE 16
+#include "vfio-user-wire.h"
+
 #define MAX_MSG (1024 * 1024 + 32)
 #define MAX_FDS 16
-
-struct hdr {
-    uint16_t msg_id;
-    uint16_t cmd;
-    uint32_t msg_size;
-    uint32_t flags;
-    uint32_t error_no;
-} __attribute__((packed));
 
 static const char server_caps[] =
     "{\"capabilities\":{\"max_msg_fds\":16,\"max_data_xfer_size\":1048576,"
