@@ -4,6 +4,12 @@
 // vfio_irq_set) pass through as bytes to and from the device file's ioctl; only their framing
 // (sizes, argsz, fds) is checked here. Their field codecs live in src/uapi/.
 import { check } from '../../uapi/errno.js';
+import {
+  VFIO_IRQ_SET_ACTION_TYPE_MASK,
+  VFIO_IRQ_SET_DATA_BOOL,
+  VFIO_IRQ_SET_DATA_EVENTFD,
+  VFIO_IRQ_SET_DATA_TYPE_MASK,
+} from '../../uapi/irq-set.js';
 
 export const VFIO_USER_DEVICE_INFO_SIZE = 16; // vfio-user's: the kernel's struct minus cap_offset/pad
 export const VFIO_REGION_INFO_SIZE = 32;
@@ -16,14 +22,17 @@ export const VFIO_USER_SUB_REGION_IO_FD_SIZE = 40;
 export const VFIO_USER_IO_FD_TYPE_IOEVENTFD = 0;
 export const VFIO_USER_IO_FD_TYPE_IOREGIONFD = 1;
 
-export const VFIO_IRQ_SET_DATA_NONE = 1 << 0;
-export const VFIO_IRQ_SET_DATA_BOOL = 1 << 1;
-export const VFIO_IRQ_SET_DATA_EVENTFD = 1 << 2;
-export const VFIO_IRQ_SET_ACTION_MASK = 1 << 3;
-export const VFIO_IRQ_SET_ACTION_UNMASK = 1 << 4;
-export const VFIO_IRQ_SET_ACTION_TRIGGER = 1 << 5;
-export const VFIO_IRQ_SET_DATA_TYPE_MASK = 0x7;
-export const VFIO_IRQ_SET_ACTION_TYPE_MASK = 0x38;
+// SET_IRQS carries the kernel's vfio_irq_set flags unchanged.
+export {
+  VFIO_IRQ_SET_DATA_NONE,
+  VFIO_IRQ_SET_DATA_BOOL,
+  VFIO_IRQ_SET_DATA_EVENTFD,
+  VFIO_IRQ_SET_ACTION_MASK,
+  VFIO_IRQ_SET_ACTION_UNMASK,
+  VFIO_IRQ_SET_ACTION_TRIGGER,
+  VFIO_IRQ_SET_DATA_TYPE_MASK,
+  VFIO_IRQ_SET_ACTION_TYPE_MASK,
+} from '../../uapi/irq-set.js';
 
 /** A query whose payload starts {argsz u32, flags u32, index u32}: argsz is the largest reply the client takes. */
 export interface IndexedQuery {
