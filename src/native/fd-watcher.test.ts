@@ -5,17 +5,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { setImmediate as nextCheck, setTimeout as sleep } from 'node:timers/promises';
 import * as native from './index.js';
+import { socketPair as pair } from './test-kit.js';
 
 const indexUrl = new URL('./index.js', import.meta.url).href;
-
-function pair(t: { after(fn: () => void): void }): [number, number] {
-  const [a, b] = native.socketpair();
-  t.after(() => {
-    native.close(a);
-    native.close(b);
-  });
-  return [a, b];
-}
 
 /**
  * Lets the event loop pass its poll phase at least once: a watcher whose fd became ready before

@@ -2,34 +2,22 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as native from './index.js';
+import { openFdCount, socketPair as pair } from './test-kit.js';
 
 const EAGAIN = 11;
 const EMSGSIZE = 90;
 const O_CLOEXEC = 0o2000000;
 const O_NONBLOCK = 0o4000;
 
-function openFdCount(): number {
-  return readdirSync('/proc/self/fd').length;
-}
-
 /** The file status flags of fd, as /proc reports them (no fcntl needed). */
 function fdFlags(fd: number): number {
   const m = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
   assert.ok(m?.[1] !== undefined, `no flags for fd ${fd}`);
   return parseInt(m[1], 8);
-}
-
-function pair(t: { after(fn: () => void): void }): [number, number] {
-  const [a, b] = native.socketpair();
-  t.after(() => {
-    native.close(a);
-    native.close(b);
-  });
-  return [a, b];
 }
 
 test('socketpair ends are nonblocking and close-on-exec', (t) => {

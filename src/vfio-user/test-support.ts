@@ -1,6 +1,6 @@
 // Test support for the vfio-user tests: a small emulated PCI device (pci-emu) registered on a fresh host,
 // a server exporting it in a temp dir, raw-socket helpers and an fd counter.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as native from '../native/index.js';
@@ -138,10 +138,7 @@ export async function testBed(n = 1, opts: Partial<VfioUserServerOptions> = {}):
   return bed;
 }
 
-/** Open fds of this process (to check nothing leaked). */
-export function openFdCount(): number {
-  return readdirSync('/proc/self/fd').length;
-}
+export { openFdCount } from '../native/test-kit.js';
 
 /** Waits until `cond()` or fails after `ms`. */
 export async function waitFor(cond: () => boolean, ms = 2000, what = 'condition'): Promise<void> {

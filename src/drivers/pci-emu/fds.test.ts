@@ -2,18 +2,16 @@
 // holds the same descriptors before and after.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { close, eventfd } from '../../native/index.js';
+import { openFdCount } from '../../native/test-kit.js';
 import { VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_ACTION_UNMASK } from '../../uapi/irq-set.js';
 import { setFds, setNone } from './irq-test-helpers.js';
 import { openTestDev } from './test-device.js';
 
-const openFds = (): number => readdirSync('/proc/self/fd').length;
-
 test('every dup taken by SET_IRQS is closed when replaced, disabled and at closeDevice', async () => {
   const fds = Array.from({ length: 6 }, () => eventfd());
   const [a, b, c, d, e, f] = fds as [number, number, number, number, number, number];
-  const before = openFds();
+  const before = openFdCount();
   const { dev, df, done } = openTestDev();
   setFds(df, 0, 0, [a]);
   setFds(df, 0, 0, [b]);
@@ -22,15 +20,15 @@ test('every dup taken by SET_IRQS is closed when replaced, disabled and at close
   setFds(df, 3, 0, [e]);
   setFds(df, 4, 0, [f]);
   // The test device's memfd, plus one dup each for INTx, unmask, ERR and REQ.
-  assert.equal(openFds(), before + 1 + 4);
+  assert.equal(openFdCount(), before + 1 + 4);
   setNone(df, 0, 0, 0, VFIO_IRQ_SET_ACTION_TRIGGER);
-  assert.equal(openFds(), before + 1 + 2, 'disabling INTx closed the trigger and unmask dups');
+  assert.equal(openFdCount(), before + 1 + 2, 'disabling INTx closed the trigger and unmask dups');
   setFds(df, 1, 0, [a, b, c, d]);
-  assert.equal(openFds(), before + 1 + 2 + 4);
+  assert.equal(openFdCount(), before + 1 + 2 + 4);
   setFds(df, 1, 0, [e, f]);
-  assert.equal(openFds(), before + 1 + 2 + 4, 'replacing vectors closes the old dups');
+  assert.equal(openFdCount(), before + 1 + 2 + 4, 'replacing vectors closes the old dups');
   assert.equal(dev.triggers.type, 'msi');
   await done();
-  assert.equal(openFds(), before, 'nothing leaked after close and release');
+  assert.equal(openFdCount(), before, 'nothing leaked after close and release');
   for (const fd of fds) close(fd);
 });
