@@ -1,14 +1,14 @@
 // uAPI dispatch cost: VFIO_DEVICE_GET_REGION_INFO through VfioProcess.ioctl, and a 4-byte config-space pread
 // through a device fd, on a small fake device (group path: container + type1 + GET_DEVICE_FD).
-import { Host } from '../dist/base/host.js';
-import { Device, deviceRegister } from '../dist/base/device.js';
-import { VfioDevice, allocDevice, putVfioDevice } from '../dist/vfio/vfio-device.js';
-import { registerEmulatedIommuDev, unregisterGroupDev } from '../dist/vfio/registration.js';
-import { VfioProcess } from '../dist/vfio/vfio-process.js';
+import { Host } from '../dist-test/base/host.js';
+import { Device, deviceRegister } from '../dist-test/base/device.js';
+import { VfioDevice, allocDevice, putVfioDevice } from '../dist-test/vfio/vfio-device.js';
+import { registerEmulatedIommuDev, unregisterGroupDev } from '../dist-test/vfio/registration.js';
+import { VfioProcess } from '../dist-test/vfio/vfio-process.js';
 import {
   VFIO_DEVICE_GET_REGION_INFO, VFIO_GROUP_GET_DEVICE_FD, VFIO_GROUP_SET_CONTAINER, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU,
-} from '../dist/uapi/ioctl.js';
-import { VFIO_PCI_CONFIG_REGION_INDEX, VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE } from '../dist/uapi/region-info.js';
+} from '../dist-test/uapi/ioctl.js';
+import { VFIO_PCI_CONFIG_REGION_INDEX, VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE } from '../dist-test/uapi/region-info.js';
 import { measure } from './measure.mjs';
 
 const host = new Host();

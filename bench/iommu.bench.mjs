@@ -1,6 +1,6 @@
 // Type1 IOMMU model throughput: MAP_DMA+UNMAP_DMA pairs with 10,000 mappings present, and dma_rw of 4 KiB.
-import { ArrayBufferBacking, UserAddressSpace } from '../dist/vfio/dma-space.js';
-import { VfioIommuType1, VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE } from '../dist/vfio/iommu-type1.js';
+import { ArrayBufferBacking, UserAddressSpace } from '../dist-test/vfio/dma-space.js';
+import { VfioIommuType1, VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE } from '../dist-test/vfio/iommu-type1.js';
 import { measure } from './measure.mjs';
 
 const RW = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;

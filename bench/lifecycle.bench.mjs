@@ -1,8 +1,8 @@
 // Life-cycle cycles per second (alloc, register, open, close, unregister, put) with the sanitizer off and
 // on, and heap bytes per registered idle device over 10,000 devices. One JSON line per figure.
-import { Host } from '../dist/base/host.js';
-import { Device, deviceRegister } from '../dist/base/device.js';
-import { sanitizer } from '../dist/sanitizer/index.js';
+import { Host } from '../dist-test/base/host.js';
+import { Device, deviceRegister } from '../dist-test/base/device.js';
+import { sanitizer } from '../dist-test/sanitizer/index.js';
 import {
   VfioDevice,
   allocDevice,
@@ -11,7 +11,7 @@ import {
   unregisterGroupDev,
   openDeviceFile,
   deviceFileRelease,
-} from '../dist/vfio/index.js';
+} from '../dist-test/vfio/index.js';
 
 class BenchDev extends VfioDevice {
   counter = 0;

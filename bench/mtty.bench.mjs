@@ -1,9 +1,9 @@
 // mtty region reads per second through the core's device-file API: a 4-byte read of BAR0 at offset 4 (MCR, LSR,
 // MSR, SCR: the LSR poll an 8250 driver does), and a 1-byte LSR read. One JSON line per figure.
-import { Host } from '../dist/base/host.js';
-import { Device, deviceRegister } from '../dist/base/device.js';
-import { openDeviceFile, deviceFileRead, deviceFileRelease } from '../dist/vfio/index.js';
-import { mttyCreate, mttyRemove } from '../dist/drivers/mtty/index.js';
+import { Host } from '../dist-test/base/host.js';
+import { Device, deviceRegister } from '../dist-test/base/device.js';
+import { openDeviceFile, deviceFileRead, deviceFileRelease } from '../dist-test/vfio/index.js';
+import { mttyCreate, mttyRemove } from '../dist-test/drivers/mtty/index.js';
 
 function emit(bench, unit, value, extra = {}) {
   console.log(JSON.stringify({ bench, unit, value: Math.round(value), ...extra }));

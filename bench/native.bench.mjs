@@ -2,7 +2,7 @@
 // synchronous loops across two threads (recvmsg + pollWait, or blocking sockets), in one thread, and
 // driven by Node's event loop (FdWatcher).
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
-import * as n from '../dist/native/index.js';
+import * as n from '../dist-test/native/index.js';
 
 const EAGAIN = -11;
 const MSG = 16;

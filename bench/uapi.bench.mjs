@@ -15,7 +15,7 @@ import {
   vfioIrqSetOfEventfds,
   vfioRegionCapMsixMappable,
   vfioRegionCapSparseMmap,
-} from '../dist/uapi/index.js';
+} from '../dist-test/uapi/index.js';
 import { measure } from './measure.mjs';
 
 

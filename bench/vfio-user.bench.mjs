@@ -20,8 +20,8 @@ function emit(bench, unit, value, extra = {}) {
 }
 
 async function serve(path) {
-  const { testBed } = await import('../dist/vfio-user/test-support.js');
-  const { VfioUserServer } = await import('../dist/vfio-user/server.js');
+  const { testBed } = await import('../dist-test/vfio-user/server.test-kit.js');
+  const { VfioUserServer } = await import('../dist-test/vfio-user/server.js');
   void VfioUserServer;
   // VFIO_USER_POLL_MAX_NS=0 turns busy polling off (the event-loop-only path), for comparison.
   const pollMaxNs = process.env.VFIO_USER_POLL_MAX_NS;
@@ -104,10 +104,10 @@ async function roundTrips(bins, dir) {
 }
 
 async function dmaBandwidth(dir) {
-  const native = await import('../dist/native/index.js');
-  const { testBed } = await import('../dist/vfio-user/test-support.js');
-  const { VfioUserClient } = await import('../dist/vfio-user/client.js');
-  const { vfioDmaRw } = await import('../dist/vfio/dma-access.js');
+  const native = await import('../dist-test/native/index.js');
+  const { testBed } = await import('../dist-test/vfio-user/server.test-kit.js');
+  const { VfioUserClient } = await import('../dist-test/vfio-user/client.js');
+  const { vfioDmaRw } = await import('../dist-test/vfio/dma-access.js');
   const bed = await testBed(1);
   try {
     const c = await VfioUserClient.connect(bed.path());

@@ -1,4 +1,4 @@
-// Runs every compiled test file (dist/**/*.test.js) with node:test; extra args filter by path substring.
+// Runs every compiled test file (dist-test/**/*.test.js, built by tsconfig.json) with node:test; extra args filter by path substring.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -13,9 +13,9 @@ function walk(dir, out) {
 }
 
 const filters = process.argv.slice(2);
-const files = walk('dist', []).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s))).sort();
+const files = walk('dist-test', []).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s))).sort();
 if (files.length === 0) {
-  console.error('no test files found under dist/');
+  console.error('no test files found under dist-test/');
   process.exit(1);
 }
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=60000', ...files], {

@@ -65,8 +65,8 @@ export {
 export type { MdevDriver, MdevTypeSpec, MdevVfioDriverSpec } from './mdev/index.js';
 
 // Writing an emulated PCI device: the library mtty, mdpy and mbochs are built on.
-export { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion, pciEmuOps, pciEmuReset, pciEmuCloseDevice } from './drivers/pci-emu/index.js';
-export type { PciEmuSetup, PciEmuRegion } from './drivers/pci-emu/index.js';
+export { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion, pciEmuOps, pciEmuReset, pciEmuCloseDevice } from './emu/index.js';
+export type { PciEmuSetup, PciEmuRegion } from './emu/index.js';
 
 // The sample drivers' factories and module inits (samples/vfio-mdev).
 export { mdevRegisterSample } from './mdev/sample-parent.js';

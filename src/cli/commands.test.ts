@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VfioUserClient } from '../vfio-user/client.js';
-import { CliProcess, runCli } from './cli-harness.js';
-import type { TestContextLike } from './cli-harness.js';
+import { CliProcess, runCli } from './cli.test-kit.js';
+import type { TestContextLike } from './cli.test-kit.js';
 
 function tempDir(t: TestContextLike): string {
   const dir = mkdtempSync(join(tmpdir(), 'vfio-ts-cli-'));

@@ -10,8 +10,8 @@ import * as native from '../native/index.js';
 import { VfioUserClient } from '../vfio-user/client.js';
 import { VFIO_PCI_CONFIG_REGION_INDEX } from '../uapi/region-info.js';
 import { VFIO_PCI_REQ_IRQ_INDEX } from '../uapi/irq-info.js';
-import { CliProcess, runCli } from './cli-harness.js';
-import type { TestContextLike } from './cli-harness.js';
+import { CliProcess, runCli } from './cli.test-kit.js';
+import type { TestContextLike } from './cli.test-kit.js';
 
 const SANITIZE = { VFIO_TS_SANITIZE: '1' };
 
@@ -154,7 +154,7 @@ test('serve whose stdout reader goes away keeps serving, and still cleans up on 
   const dir = mkdtempSync(join(tmpdir(), 'vfio-ts-epipe-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const { spawn } = await import('node:child_process');
-  const { MAIN } = await import('./cli-harness.js');
+  const { MAIN } = await import('./cli.test-kit.js');
   const child = spawn(process.execPath, [MAIN, 'serve'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -7,7 +7,7 @@ import { VfioError } from '../uapi/errno.js';
 import { sanitizer } from '../sanitizer/sanitizer.js';
 import { VfioDevice, allocDevice } from '../vfio/vfio-device.js';
 import { deviceFileRelease, openDeviceFile } from '../vfio/device-file.js';
-import { makeHost, recordingOps } from '../vfio/recording-ops.js';
+import { makeHost, recordingOps } from '../vfio/recording-ops.test-kit.js';
 import type { Host } from '../base/host.js';
 import type { Device } from '../base/device.js';
 import {

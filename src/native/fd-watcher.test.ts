@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { setImmediate as nextCheck, setTimeout as sleep } from 'node:timers/promises';
 import * as native from './index.js';
-import { socketPair as pair } from './test-kit.js';
+import { socketPair as pair } from './fd.test-kit.js';
 
 const indexUrl = new URL('./index.js', import.meta.url).href;
 

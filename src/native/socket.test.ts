@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as native from './index.js';
-import { openFdCount, socketPair as pair } from './test-kit.js';
+import { openFdCount, socketPair as pair } from './fd.test-kit.js';
 
 const EAGAIN = 11;
 const EMSGSIZE = 90;

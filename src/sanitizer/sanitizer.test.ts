@@ -7,7 +7,7 @@ import { Refcount, refcountWarnChannel } from '../base/refcount.js';
 import { VfioDevice, allocDevice, initDevice, freeDevice, putVfioDevice, getVfioDevice } from '../vfio/vfio-device.js';
 import { registerEmulatedIommuDev, unregisterGroupDev } from '../vfio/registration.js';
 import { openDeviceFile, deviceFileRelease } from '../vfio/device-file.js';
-import { makeHost, recordingOps } from '../vfio/recording-ops.js';
+import { makeHost, recordingOps } from '../vfio/recording-ops.test-kit.js';
 
 class Mtty extends VfioDevice {
   nrPorts = 2;

@@ -6,7 +6,7 @@ import * as native from '../native/index.js';
 import { Errno } from '../uapi/errno.js';
 import { VFIO_DEVICE_FLAGS_PCI, VFIO_DEVICE_FLAGS_RESET } from '../uapi/device-info.js';
 import { VFIO_REGION_INFO_FLAG_MMAP } from '../uapi/region-info.js';
-import { RawClient, openFdCount, testBed, waitFor } from './test-support.js';
+import { RawClient, openFdCount, testBed, waitFor } from './server.test-kit.js';
 import { VfioUserClient } from './client.js';
 import {
   VFIO_IRQ_SET_ACTION_TRIGGER,

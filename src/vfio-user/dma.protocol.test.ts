@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as native from '../native/index.js';
 import { Errno } from '../uapi/errno.js';
 import { vfioDmaRw, vfioDmaRwAsync } from '../vfio/dma-access.js';
-import { RawClient, openFdCount, testBed, waitFor } from './test-support.js';
+import { RawClient, openFdCount, testBed, waitFor } from './server.test-kit.js';
 import { VfioUserClient } from './client.js';
 import { VFIO_USER_DMA_MAP, VFIO_USER_DMA_UNMAP, encodeCommand, encodeDmaMap, encodeDmaUnmap } from './protocol/index.js';
 

@@ -2,7 +2,7 @@
 // test device through the connection's process, and the errnos of bad requests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { testBed } from './test-support.js';
+import { testBed } from './server.test-kit.js';
 import { VfioUserClient } from './client.js';
 import {
   VFIO_DEVICE_FEATURE_GET,

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Errno } from '../uapi/errno.js';
 import { sanitizer } from '../sanitizer/index.js';
 import * as native from '../native/index.js';
-import { RawClient, openFdCount, testBed, waitFor } from './test-support.js';
+import { RawClient, openFdCount, testBed, waitFor } from './server.test-kit.js';
 import { VfioUserClient } from './client.js';
 import {
   VFIO_USER_DEVICE_GET_INFO,

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as native from '../native/index.js';
 import { Errno } from '../uapi/errno.js';
-import { RawClient, testBed, waitFor } from './test-support.js';
+import { RawClient, testBed, waitFor } from './server.test-kit.js';
 import { VfioUserClient } from './client.js';
 import { VFIO_USER_REGION_READ, encodeCommand, encodeRegionAccess } from './protocol/index.js';
 

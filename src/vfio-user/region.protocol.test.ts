@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import * as native from '../native/index.js';
 import assert from 'node:assert/strict';
 import { Errno } from '../uapi/errno.js';
-import { RawClient, testBed } from './test-support.js';
+import { RawClient, testBed } from './server.test-kit.js';
 import { VfioUserClient } from './client.js';
 import {
   VFIO_USER_F_NO_REPLY,

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Errno } from '../uapi/errno.js';
 import * as native from '../native/index.js';
-import { RawClient, openFdCount, testBed, typeOf } from './test-support.js';
+import { RawClient, openFdCount, testBed, typeOf } from './server.test-kit.js';
 import { VfioUserClient } from './client.js';
 import {
   VFIO_USER_DEVICE_GET_INFO,

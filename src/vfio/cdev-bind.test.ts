@@ -17,7 +17,7 @@ import {
 } from '../uapi/ioctl.js';
 import { IOMMU_IOAS_MAP_FIXED_IOVA, IOMMU_IOAS_MAP_READABLE, IOMMU_IOAS_MAP_WRITEABLE, encodeIommuIoasMap } from '../uapi/iommufd.js';
 import { vfioDmaRw } from './dma-access.js';
-import { cstr, errno, groupPath, makeKit, u32s, view } from './uapi-test-kit.js';
+import { cstr, errno, groupPath, makeKit, u32s, view } from './uapi.test-kit.js';
 
 function ioasMap(ioasId: number, iova: bigint, length = 0x2000n, size = 40): Uint8Array {
   return encodeIommuIoasMap({ size, flags: IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE, ioasId, userVa: 0x10000000n, length, iova });

@@ -35,7 +35,7 @@ import {
   encodeVfioIommuType1DmaUnmap,
 } from '../uapi/iommu-type1.js';
 import { parseVfioInfoCaps } from '../uapi/caps.js';
-import { cstr, errno, groupPath, makeKit, u32s, view } from './uapi-test-kit.js';
+import { cstr, errno, groupPath, makeKit, u32s, view } from './uapi.test-kit.js';
 import { vfioDmaRw } from './dma-access.js';
 
 const RW = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;

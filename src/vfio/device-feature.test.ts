@@ -20,10 +20,10 @@ import {
 } from '../uapi/migration.js';
 import { VfioError } from '../uapi/errno.js';
 import type { VfioDeviceOps, VfioMigrationFile } from './vfio-ops.js';
-import { KitDev, errno, makeKit, openViaGroup, u32s, view } from './uapi-test-kit.js';
+import { KitDev, errno, makeKit, openViaGroup, u32s, view } from './uapi.test-kit.js';
 import { allocDevice, putVfioDevice } from './vfio-device.js';
 import { registerEmulatedIommuDev } from './registration.js';
-import { makeHost, recordingOps } from './recording-ops.js';
+import { makeHost, recordingOps } from './recording-ops.test-kit.js';
 
 const { ERROR, STOP, RUNNING, STOP_COPY, RESUMING } = VfioDeviceMigState;
 const SET = VFIO_DEVICE_FEATURE_SET;

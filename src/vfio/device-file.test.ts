@@ -8,7 +8,7 @@ import { registerEmulatedIommuDev, unregisterGroupDev } from './registration.js'
 import { deviceFileRead, deviceFileRelease, openDeviceFile, vfioDfClose, vfioDfOpen } from './device-file.js';
 import type { DeviceFileBinding } from './device-file.js';
 import { cdevOpen } from './cdev.js';
-import { makeHost, makeParent, recordingOps } from './recording-ops.js';
+import { makeHost, makeParent, recordingOps } from './recording-ops.test-kit.js';
 
 class Dev extends VfioDevice {}
 

@@ -10,7 +10,7 @@ import {
   VFIO_DEVICE_RESET,
 } from '../uapi/ioctl.js';
 import { VfioError } from '../uapi/errno.js';
-import { errno, makeKit, openViaGroup, u32s, view } from './uapi-test-kit.js';
+import { errno, makeKit, openViaGroup, u32s, view } from './uapi.test-kit.js';
 
 test('ops.ioctl sees the command and the user buffer in place; a number arg reaches it as an empty buffer', async () => {
   const seen: string[] = [];

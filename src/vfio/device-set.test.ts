@@ -8,7 +8,7 @@ import { registerEmulatedIommuDev, unregisterGroupDev } from './registration.js'
 import { assignDeviceSet, deviceSetCanReset, deviceSetOpenCount } from './device-set.js';
 import { deviceFileRelease, openDeviceFile } from './device-file.js';
 import { vfioCore } from './core-state.js';
-import { makeHost, makeParent, recordingOps } from './recording-ops.js';
+import { makeHost, makeParent, recordingOps } from './recording-ops.test-kit.js';
 
 class Fn extends VfioDevice {
   resets = 0;

@@ -11,7 +11,7 @@ import {
   VFIO_DEVICE_FEATURE_SET,
 } from '../uapi/feature.js';
 import type { DmaLoggingRange } from './vfio-ops.js';
-import { errno, makeKit, openViaGroup, view } from './uapi-test-kit.js';
+import { errno, makeKit, openViaGroup, view } from './uapi.test-kit.js';
 
 const VA = 0x10000000n;
 

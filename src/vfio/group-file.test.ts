@@ -16,7 +16,7 @@ import { VFIO_GROUP_FLAGS_CONTAINER_SET, VFIO_GROUP_FLAGS_VIABLE } from '../uapi
 import { VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, encodeVfioIommuType1DmaMap, encodeVfioIommuType1DmaUnmap } from '../uapi/iommu-type1.js';
 import { unregisterGroupDev } from './registration.js';
 import { vfioDmaRw, vfioPinPages } from './dma-access.js';
-import { cstr, errno, groupPath, makeKit, openViaGroup, u32s, view } from './uapi-test-kit.js';
+import { cstr, errno, groupPath, makeKit, openViaGroup, u32s, view } from './uapi.test-kit.js';
 
 test('open: ENOENT for unknown paths, the group file is exclusive (EBUSY) until closed', async () => {
   const k = makeKit();

@@ -4,10 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, VFIO_DEVICE_PCI_HOT_RESET } from '../uapi/ioctl.js';
 import { iommuGroupAddDevice, iommuGroupAlloc, iommuGroupPut, iommuGroupRemoveDevice } from '../base/iommu-group.js';
-import { makeHost, makeParent } from './recording-ops.js';
+import { makeHost, makeParent } from './recording-ops.test-kit.js';
 import { vfioPciSetHotResetPort } from './hot-reset.js';
 import type { PciResetTarget } from './hot-reset.js';
-import { errno, groupPath, makeKit, openViaGroup, u32s, view } from './uapi-test-kit.js';
+import { errno, groupPath, makeKit, openViaGroup, u32s, view } from './uapi.test-kit.js';
 
 test('hot reset info and reset over a bus of two functions, owned through their group fds', async () => {
   const { host, parent: p0 } = makeHost('0000:00:01.0');

@@ -12,7 +12,7 @@ import {
   VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, VfioIommuType1, type DmaUnmapListener, type VfioIommuType1Options,
 } from './iommu-type1.js';
 import type { Logger } from '../base/log.js';
-import { errnoOf } from './uapi-test-kit.js';
+import { errnoOf } from './uapi.test-kit.js';
 
 const K4 = 0x1000n;
 const RW = R | W;

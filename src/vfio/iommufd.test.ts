@@ -6,7 +6,7 @@ import type { ErrnoName } from '../uapi/errno.js';
 import { ArrayBufferBacking, U64_MAX, UserAddressSpace } from './dma-space.js';
 import { IOMMU_IOAS_MAP_FIXED_IOVA as FIXED, IOMMU_IOAS_MAP_READABLE as R, IOMMU_IOAS_MAP_WRITEABLE as W, IommufdCtx } from './iommufd.js';
 import { IOMMU_WRITE } from './iommu-type1.js';
-import { errnoOf } from './uapi-test-kit.js';
+import { errnoOf } from './uapi.test-kit.js';
 
 const K4 = 0x1000n;
 const VA = 0x10000000n;

@@ -9,7 +9,7 @@ import { registerEmulatedIommuDev, registerGroupDev, unregisterGroupDev, deviceT
 import { openDeviceFile, deviceFileRelease } from './device-file.js';
 import { cdevOpen } from './cdev.js';
 import { vfioDeviceGetFromName } from './group.js';
-import { makeHost, recordEvents, recordingOps } from './recording-ops.js';
+import { makeHost, recordEvents, recordingOps } from './recording-ops.test-kit.js';
 import { iommuGroupAddDevice, iommuGroupAlloc, iommuGroupPut } from '../base/iommu-group.js';
 
 class Dev extends VfioDevice {}

@@ -7,7 +7,7 @@ import { sanitizer, UseAfterFreeError } from '../sanitizer/index.js';
 import { VfioDevice, allocDevice, initDevice, freeDevice, getVfioDevice, putVfioDevice } from './vfio-device.js';
 import { assignDeviceSet } from './device-set.js';
 import { vfioCore } from './core-state.js';
-import { makeHost, recordEvents, recordingOps } from './recording-ops.js';
+import { makeHost, recordEvents, recordingOps } from './recording-ops.test-kit.js';
 
 class FakeState extends VfioDevice {
   ports = 0;

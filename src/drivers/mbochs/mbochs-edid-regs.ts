@@ -2,8 +2,8 @@
 // region, and the EDID block the guest reads from the MMIO BAR (mbochs.c handle_edid_regs/handle_edid_blob).
 import { VFIO_DEVICE_GFX_LINK_STATE_UP, VFIO_REGION_GFX_EDID_OFFSETS, VFIO_REGION_GFX_EDID_SIZEOF } from '../../uapi/region-caps.js';
 import { MBOCHS_EDID_BLOB_OFFSET, MBOCHS_EDID_BLOB_SIZE } from './mbochs-defs.js';
-import { parseEdidPreferredMode } from './edid.js';
-import type { EdidMode } from './edid.js';
+import { parseEdidPreferredMode } from '../../hw/edid.js';
+import type { EdidMode } from '../../hw/edid.js';
 
 /** The EDID registers (struct vfio_region_gfx_edid) and blob of one mbochs device. */
 export class MbochsEdid {

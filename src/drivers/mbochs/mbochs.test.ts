@@ -21,9 +21,9 @@ import { deviceFileRelease, openDeviceFile } from '../../vfio/device-file.js';
 import type { VfioDeviceFile } from '../../vfio/device-file.js';
 import { mdevCreate, mdevParentType, mdevRemove, mdevVfioDevice } from '../../mdev/index.js';
 import type { MdevSample } from '../../mdev/sample-parent.js';
-import { decodePng, openFdCount, pixel, readRegion, readU32, regionInfo, u32le, writeRegion } from '../mdpy/display-test-helpers.js';
+import { decodePng, openFdCount, pixel, readRegion, readU32, regionInfo, u32le, writeRegion } from '../mdpy/display.test-kit.js';
 import { MbochsState, generateEdid, mbochsRegister, screenshot } from './index.js';
-import { VBE_DISPI_ENABLED, VBE_DISPI_INDEX_BPP, VBE_DISPI_INDEX_ENABLE, VBE_DISPI_INDEX_XRES, VBE_DISPI_INDEX_YRES, VBE_DISPI_INDEX_Y_OFFSET, VBE_DISPI_LFB_ENABLED } from './dispi.js';
+import { VBE_DISPI_ENABLED, VBE_DISPI_INDEX_BPP, VBE_DISPI_INDEX_ENABLE, VBE_DISPI_INDEX_XRES, VBE_DISPI_INDEX_YRES, VBE_DISPI_INDEX_Y_OFFSET, VBE_DISPI_LFB_ENABLED } from '../../hw/bochs-dispi.js';
 
 const UUID = (n: number): string => `0000000${n}-0000-4000-8000-00000000000${n}`;
 const RW = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;

@@ -10,11 +10,11 @@ import { VFIO_REGION_SUBTYPE_GFX_EDID, VFIO_REGION_TYPE_GFX, vfioRegionCapType }
 import { VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE } from '../../uapi/region-info.js';
 import { allocDevice } from '../../vfio/vfio-device.js';
 import type { VfioDeviceOps } from '../../vfio/vfio-ops.js';
-import { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion } from '../pci-emu/pci-emu-device.js';
-import { pciEmuCloseDevice, pciEmuOps } from '../pci-emu/pci-emu-ops.js';
-import { pciEmuSplitAccess } from '../pci-emu/regions.js';
-import { framebufferToPng } from '../mdpy/framebuffer-png.js';
-import { BochsDispi } from './dispi.js';
+import { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion } from '../../emu/pci-emu-device.js';
+import { pciEmuCloseDevice, pciEmuOps } from '../../emu/pci-emu-ops.js';
+import { pciEmuSplitAccess } from '../../emu/regions.js';
+import { framebufferToPng } from '../../emu/framebuffer-png.js';
+import { BochsDispi } from '../../hw/bochs-dispi.js';
 import {
   MBOCHS_EDID_BLOB_OFFSET,
   MBOCHS_EDID_REGION_INDEX,

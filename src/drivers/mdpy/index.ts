@@ -3,5 +3,5 @@ export { MdpyState, mdpyOps, mdpyCreate, mdpyReset, mdpyType, screenshot } from 
 export { mdpyMdevDriver, mdpyRegister } from './mdpy-driver.js';
 export type { MdpyDriverOptions } from './mdpy-driver.js';
 export * from './mdpy-defs.js';
-export { framebufferToPng, DRM_FORMAT_XRGB8888 } from './framebuffer-png.js';
-export type { FramebufferLayout } from './framebuffer-png.js';
+export { framebufferToPng, DRM_FORMAT_XRGB8888 } from '../../emu/framebuffer-png.js';
+export type { FramebufferLayout } from '../../emu/framebuffer-png.js';

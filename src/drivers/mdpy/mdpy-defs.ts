@@ -1,6 +1,6 @@
 // mdpy's device definition (samples/vfio-mdev/mdpy-defs.h and the constants of mdpy.c): PCI ids, the vendor
 // capability carrying the framebuffer format and size, the display region and the three types.
-import { DRM_FORMAT_XRGB8888 } from './framebuffer-png.js';
+import { DRM_FORMAT_XRGB8888 } from '../../emu/framebuffer-png.js';
 import type { MdevTypeSpec } from '../../mdev/mdev-objects.js';
 
 /** PCI_VENDOR_ID_REDHAT. */

@@ -15,10 +15,10 @@ import { deviceFileMmap, deviceFileRelease, openDeviceFile } from '../../vfio/de
 import type { VfioDeviceFile } from '../../vfio/device-file.js';
 import { MDEV_NO_INSTANCES_ERRNO, mdevCreate, mdevParentType, mdevRemove, mdevVfioDevice } from '../../mdev/index.js';
 import type { MdevSample } from '../../mdev/sample-parent.js';
-import { pciEmuIndexToOffset } from '../pci-emu/regions.js';
-import { fileIoctl } from '../pci-emu/test-device.js';
+import { pciEmuIndexToOffset } from '../../emu/regions.js';
+import { fileIoctl } from '../../emu/test-device.test-kit.js';
 import { DRM_FORMAT_XRGB8888, MdpyState, mdpyRegister, screenshot } from './index.js';
-import { decodePng, openFdCount, pixel, readRegion, readU32, regionInfo, u32le, writeRegion } from './display-test-helpers.js';
+import { decodePng, openFdCount, pixel, readRegion, readU32, regionInfo, u32le, writeRegion } from './display.test-kit.js';
 
 const UUID = (n: number): string => `0000000${n}-0000-4000-8000-00000000000${n}`;
 const RW = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;

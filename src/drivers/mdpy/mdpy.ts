@@ -16,10 +16,10 @@ import { PCI_CLASS_DISPLAY_OTHER, PCI_COMMAND, PCI_COMMAND_IO, PCI_COMMAND_MEMOR
 import { VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE } from '../../uapi/region-info.js';
 import { allocDevice } from '../../vfio/vfio-device.js';
 import type { VfioDeviceOps } from '../../vfio/vfio-ops.js';
-import { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion } from '../pci-emu/pci-emu-device.js';
-import { pciEmuIoctl, pciEmuOps } from '../pci-emu/pci-emu-ops.js';
-import type { PciEmuRegion } from '../pci-emu/regions.js';
-import { framebufferToPng } from './framebuffer-png.js';
+import { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion } from '../../emu/pci-emu-device.js';
+import { pciEmuIoctl, pciEmuOps } from '../../emu/pci-emu-ops.js';
+import type { PciEmuRegion } from '../../emu/regions.js';
+import { framebufferToPng } from '../../emu/framebuffer-png.js';
 import {
   MDPY_DISPLAY_REGION,
   MDPY_PCI_DEVICE_ID,

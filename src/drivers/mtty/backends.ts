@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Logger } from '../../base/log.js';
 import { VfioError } from '../../uapi/errno.js';
-import type { UartBackend } from './uart16550.js';
+import type { UartBackend } from '../../hw/uart16550.js';
 
 /** Where one port's line goes. */
 export type MttyBackendSpec = 'loopback' | 'stdio' | { readonly unix: string } | { readonly tcp: number };

@@ -5,8 +5,8 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UART_FCR, UART_FCR_ENABLE_FIFO, UART_LSR, UART_LSR_DR, UART_RX, UART_TX } from './uart16550.js';
-import { openMtty } from './mtty-test-support.js';
+import { UART_FCR, UART_FCR_ENABLE_FIFO, UART_LSR, UART_LSR_DR, UART_RX, UART_TX } from '../../hw/uart16550.js';
+import { openMtty } from './mtty.test-kit.js';
 
 async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !cond(); i++) await sleep(2);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { sanitizer } from '../../sanitizer/sanitizer.js';
 import { UseAfterFreeError } from '../../sanitizer/errors.js';
 import { VfioError } from '../../uapi/errno.js';
-import { makeHost, makeParent } from '../../vfio/recording-ops.js';
+import { makeHost, makeParent } from '../../vfio/recording-ops.test-kit.js';
 import { deviceFileRelease, openDeviceFile } from '../../vfio/device-file.js';
 import { mttyCreate, mttyRemove } from './mtty.js';
 import type { MttyState } from './mtty.js';

@@ -1,7 +1,7 @@
 // mtty's PCI identity: config space as mtty_create_config_space builds it (samples/vfio-mdev/mtty.c), with BAR sizing from src/pci.
 import type { PciBarDef } from '../../pci/bar.js';
 import type { PciConfigSpace } from '../../pci/config-space.js';
-import type { PciEmuSetup } from '../pci-emu/pci-emu-device.js';
+import type { PciEmuSetup } from '../../emu/pci-emu-device.js';
 import {
   PCI_CLASS_COMMUNICATION_SERIAL,
   PCI_CLASS_PROG_SERIAL_16550,
@@ -10,7 +10,7 @@ import {
   PCI_INTERRUPT_INTA,
   PCI_STATUS,
 } from '../../uapi/pci-regs.js';
-import { UART_REG_COUNT } from './uart16550.js';
+import { UART_REG_COUNT } from '../../hw/uart16550.js';
 
 export const MTTY_VENDOR_ID = 0x4348;
 export const MTTY_DEVICE_ID = 0x3253;

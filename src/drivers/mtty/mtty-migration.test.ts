@@ -7,10 +7,10 @@ import { VfioDeviceMigState, isVfioDeviceMigState } from '../../uapi/migration.j
 import { migPath } from '../../vfio/migration-fsm.js';
 import type { VfioMigrationFile } from '../../vfio/vfio-ops.js';
 import { opsOf } from '../../vfio/vfio-device.js';
-import { UART_DLL, UART_FCR, UART_FCR_ENABLE_FIFO, UART_IER, UART_LCR, UART_LCR_DLAB, UART_LSR, UART_LSR_DR, UART_MCR, UART_MCR_LOOP, UART_RX, UART_SCR, UART_TX } from './uart16550.js';
+import { UART_DLL, UART_FCR, UART_FCR_ENABLE_FIFO, UART_IER, UART_LCR, UART_LCR_DLAB, UART_LSR, UART_LSR_DR, UART_MCR, UART_MCR_LOOP, UART_RX, UART_SCR, UART_TX } from '../../hw/uart16550.js';
 import type { MttyState } from './mtty.js';
-import { openMtty } from './mtty-test-support.js';
-import type { OpenMtty } from './mtty-test-support.js';
+import { openMtty } from './mtty.test-kit.js';
+import type { OpenMtty } from './mtty.test-kit.js';
 
 const { STOP, RUNNING, STOP_COPY, RESUMING, PRE_COPY } = VfioDeviceMigState;
 

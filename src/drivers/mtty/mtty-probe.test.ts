@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { close, eventfd } from '../../native/index.js';
 import { VFIO_IRQ_SET_ACTION_UNMASK } from '../../uapi/irq-set.js';
-import { fired, setFds, setNone } from '../pci-emu/irq-test-helpers.js';
+import { fired, setFds, setNone } from '../../emu/irq.test-kit.js';
 import {
   UART_FCR,
   UART_FCR_ENABLE_FIFO,
@@ -28,9 +28,9 @@ import {
   UART_TX,
   UART_DLL,
   UART_DLM,
-} from './uart16550.js';
-import { openMtty } from './mtty-test-support.js';
-import { pciEmuIoctl } from '../pci-emu/index.js';
+} from '../../hw/uart16550.js';
+import { openMtty } from './mtty.test-kit.js';
+import { pciEmuIoctl } from '../../emu/index.js';
 import { VfioError } from '../../uapi/errno.js';
 import { VFIO_DEVICE_GET_IRQ_INFO } from '../../uapi/ioctl.js';
 import { VFIO_PCI_ERR_IRQ_INDEX, VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_REQ_IRQ_INDEX } from '../../uapi/irq-info.js';

@@ -10,15 +10,15 @@ import { allocDevice, putVfioDevice } from '../../vfio/vfio-device.js';
 import { registerEmulatedIommuDev, unregisterGroupDev } from '../../vfio/registration.js';
 import type { UnregisterOptions } from '../../vfio/registration.js';
 import type { VfioDeviceOps } from '../../vfio/vfio-ops.js';
-import { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion } from '../pci-emu/pci-emu-device.js';
-import { pciEmuCloseDevice, pciEmuOps, pciEmuReset } from '../pci-emu/pci-emu-ops.js';
-import { pciEmuMigrationInit, pciEmuMigrationOps } from '../pci-emu/migration-arcs.js';
+import { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion } from '../../emu/pci-emu-device.js';
+import { pciEmuCloseDevice, pciEmuOps, pciEmuReset } from '../../emu/pci-emu-ops.js';
+import { pciEmuMigrationInit, pciEmuMigrationOps } from '../../emu/migration-arcs.js';
 import { createUartBackend } from './backends.js';
 import type { MttyBackendSpec, MttyHostBackend } from './backends.js';
 import { mttyPciSetup, MTTY_IO_BAR_SIZE } from './mtty-config.js';
 import { mttyPutPorts, mttyTakePorts, mttyType } from './mtty-types.js';
 import type { MttyType, MttyTypeName } from './mtty-types.js';
-import { Uart16550 } from './uart16550.js';
+import { Uart16550 } from '../../hw/uart16550.js';
 
 /** The version of mtty's migration record. */
 export const MTTY_STATE_VERSION = 1;

@@ -1,0 +1,118 @@
+// The user's interrupt eventfds of an emulated PCI device: INTx trigger and unmask irqfd, MSI/MSI-X vectors, ERR and REQ
+// (drivers/vfio/pci/vfio_pci_intrs.c ctx->trigger, vfio_virqfd, vdev->err_trigger/req_trigger).
+import { FdWatcher, NativeError, POLLIN, close, dup, eventfdRead, eventfdWrite } from '../native/index.js';
+import type { FdWatcher as FdWatcherType } from '../native/index.js';
+import { VfioError } from '../uapi/errno.js';
+import type { IrqTriggerSink, PciIrqKind } from '../pci/irq.js';
+
+/** Which IRQ index is enabled (vdev->irq_type): at most one of INTx, MSI, MSI-X at a time. */
+export type PciEmuIrqType = 'none' | PciIrqKind;
+
+/**
+ * Takes a reference on a user's eventfd (eventfd_ctx_fdget): a dup the device owns. EBADF if `fd` is not
+ * open. Any open fd is accepted; the addon cannot tell an eventfd from another file.
+ */
+export function takeEventfd(fd: number): number {
+  try {
+    return dup(fd);
+  } catch (err) {
+    if (NativeError.is(err)) throw new VfioError(err.code === 'EMFILE' ? 'EMFILE' : 'EBADF', `eventfd ${fd}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** eventfd_signal(): adds 1; a saturated counter drops the signal as the kernel's does. */
+export function signalEventfd(fd: number): void {
+  if (fd >= 0) eventfdWrite(fd, 1);
+}
+
+/**
+ * The triggers one device holds. Every fd here is a dup owned by this object: set* closes the one it
+ * replaces, and disableAll (closeDevice) closes them all.
+ */
+export class PciEmuIrqTriggers implements IrqTriggerSink {
+  type: PciEmuIrqType = 'none';
+  intxTrigger = -1;
+  /** MSI/MSI-X vector triggers, -1 where none; length is the enabled vector count (num_ctx). */
+  vectors: number[] = [];
+  errTrigger = -1;
+  reqTrigger = -1;
+  private unmaskFd = -1;
+  private unmaskWatcher: FdWatcherType | null = null;
+
+  /** `onUnmask` runs when the INTx unmask eventfd is signalled (vfio_pci_intx_unmask_handler). */
+  constructor(private readonly onUnmask: () => void) {}
+
+  /** IrqTriggerSink: where src/pci's interrupt state delivers; only the enabled index reaches the user. */
+  trigger(kind: PciIrqKind, vector: number): void {
+    if (kind !== this.type) return;
+    if (kind === 'intx') signalEventfd(this.intxTrigger);
+    else signalEventfd(this.vectors[vector] ?? -1);
+  }
+
+  /** Replaces the INTx trigger with `fd` (already taken) or none (-1). */
+  setIntxTrigger(fd: number): void {
+    if (this.intxTrigger >= 0) close(this.intxTrigger);
+    this.intxTrigger = fd;
+  }
+
+  get hasUnmaskFd(): boolean {
+    return this.unmaskFd >= 0;
+  }
+
+  /** vfio_virqfd_enable for INTx unmask: `fd` (already taken) is watched; each signal unmasks. */
+  setUnmaskFd(fd: number): void {
+    this.clearUnmaskFd();
+    this.unmaskFd = fd;
+    const watcher = new FdWatcher(fd, (events, error) => {
+      if (error !== 0 || (events & POLLIN) === 0) return;
+      // Consume the count so the watcher does not spin; a racing reader may already have taken it.
+      if (typeof eventfdRead(fd) === 'bigint') this.onUnmask();
+    });
+    // An irqfd must not keep the process alive on its own.
+    watcher.unref();
+    watcher.start(POLLIN);
+    this.unmaskWatcher = watcher;
+  }
+
+  /** vfio_virqfd_disable: stops watching and closes the dup. */
+  clearUnmaskFd(): void {
+    this.unmaskWatcher?.close();
+    this.unmaskWatcher = null;
+    if (this.unmaskFd >= 0) close(this.unmaskFd);
+    this.unmaskFd = -1;
+  }
+
+  /** Sets vector `i`'s trigger to `fd` (already taken) or none. */
+  setVector(i: number, fd: number): void {
+    const old = this.vectors[i] ?? -1;
+    if (old >= 0) close(old);
+    this.vectors[i] = fd;
+  }
+
+  /** Drops every vector trigger (vfio_msi_disable). */
+  clearVectors(): void {
+    for (const fd of this.vectors) if (fd >= 0) close(fd);
+    this.vectors = [];
+  }
+
+  setErrTrigger(fd: number): void {
+    if (this.errTrigger >= 0) close(this.errTrigger);
+    this.errTrigger = fd;
+  }
+
+  setReqTrigger(fd: number): void {
+    if (this.reqTrigger >= 0) close(this.reqTrigger);
+    this.reqTrigger = fd;
+  }
+
+  /** Everything off and every dup closed (vfio_pci_core_disable on the last close). Idempotent. */
+  disableAll(): void {
+    this.clearUnmaskFd();
+    this.setIntxTrigger(-1);
+    this.clearVectors();
+    this.setErrTrigger(-1);
+    this.setReqTrigger(-1);
+    this.type = 'none';
+  }
+}
