@@ -45,8 +45,19 @@ test("the README's driver sketch works through the entry point, in life-cycle or
 });
 
 test('the entry point offers each layer and nothing undefined', () => {
-  for (const name of ['VfioError', 'VfioProcess', 'mdevCreate', 'mttyCreate', 'mdpyRegister', 'mbochsRegister', 'VfioUserServer', 'VfioUserClient', 'sanitizer', 'pciEmuInit']) {
+  for (const name of ['VfioError', 'VfioProcess', 'mdevCreate', 'builtinDrivers', 'DriverRegistry', 'VfioUserServer', 'VfioUserClient', 'sanitizer', 'pciEmuInit']) {
     assert.ok(name in api, name);
   }
   for (const [name, value] of Object.entries(api)) assert.notEqual(value, undefined, name);
+});
+
+test("each built-in driver is in the registry and its own API is the package's drivers/<name> entry", async () => {
+  const names = (await api.builtinDrivers()).map((d) => d.name);
+  assert.deepEqual(names, ['mbochs', 'mdpy', 'mtty']);
+  const entries: Record<string, readonly string[]> = { mtty: ['mttyCreate', 'mttyRegister'], mdpy: ['mdpyRegister'], mbochs: ['mbochsRegister'] };
+  for (const [driver, exported] of Object.entries(entries)) {
+    const mod: unknown = await import(`vfio-ts/drivers/${driver}`);
+    assert.ok(typeof mod === 'object' && mod !== null);
+    for (const name of [...exported, 'driver']) assert.ok(name in mod, `vfio-ts/drivers/${driver} exports ${name}`);
+  }
 });

@@ -1,10 +1,13 @@
 // vfio-ts's one curated entry point (`import ... from 'vfio-ts'`): the driver API of the VFIO core, the uAPI
-// process, mediated devices, the emulated-PCI device library and the sample drivers, the vfio-user server and
+// process, mediated devices, the emulated-PCI device library, the driver registry, the vfio-user server and
 // client, and the sanitizer. Deeper modules stay importable by path for tests and tools, but this is the API.
 
 // Errors (include/uapi/asm-generic/errno.h): the one error class every layer throws.
 export { VfioError, Errno, errnoName, check } from './uapi/errno.js';
 export type { ErrnoName } from './uapi/errno.js';
+
+// Region flags a driver's regions carry (include/uapi/linux/vfio.h).
+export { VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE, VFIO_REGION_INFO_FLAG_MMAP } from './uapi/region-info.js';
 
 // The simulated machine and its device model (drivers/base).
 export { Host } from './base/host.js';
@@ -68,13 +71,14 @@ export type { MdevDriver, MdevTypeSpec, MdevVfioDriverSpec } from './mdev/index.
 export { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion, pciEmuOps, pciEmuReset, pciEmuCloseDevice } from './emu/index.js';
 export type { PciEmuSetup, PciEmuRegion } from './emu/index.js';
 
-// The sample drivers' factories and module inits (samples/vfio-mdev).
+// The drivers: one registry the CLI reads too. Each built-in driver folder exports a descriptor (`driver`);
+// its own API is `vfio-ts/drivers/<name>` (e.g. `import { mttyCreate } from 'vfio-ts/drivers/mtty'`).
+export { DriverRegistry, builtinDrivers, loadDriverRegistry, loadDriverModule } from './drivers/registry.js';
+export { isVfioDriverDescriptor } from './drivers/descriptor.js';
+export type { VfioDriverDescriptor, DriverConfigKeys, DriverParams, ConfigClaim, ConfigContext } from './drivers/descriptor.js';
+export { parseParams } from './drivers/params.js';
 export { mdevRegisterSample } from './mdev/sample-parent.js';
 export type { MdevSample } from './mdev/sample-parent.js';
-export { MttyState, mttyCreate, mttyRemove, MTTY_TYPES } from './drivers/mtty/index.js';
-export type { MttyOptions, MttyBackendSpec } from './drivers/mtty/index.js';
-export { MdpyState, mdpyCreate, mdpyRegister, MDPY_TYPES, screenshot as mdpyScreenshot } from './drivers/mdpy/index.js';
-export { MbochsState, mbochsCreate, mbochsRegister, MBOCHS_TYPES, screenshot as mbochsScreenshot } from './drivers/mbochs/index.js';
 
 // vfio-user (QEMU docs/interop/vfio-user.rst): serve devices to VMMs, or drive one as a client.
 export { VfioUserServer, VfioUserClient } from './vfio-user/index.js';

@@ -4,11 +4,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DriverRegistry, builtinDrivers } from '../drivers/registry.js';
 import { ConfigError, defaultConfig, loadConfig, parseConfig } from './config.js';
+
+const registry = new DriverRegistry(await builtinDrivers());
 
 const bad = (json: unknown, key: string, re?: RegExp): void => {
   assert.throws(
-    () => parseConfig(json, '/etc/vfio', '/home/u'),
+    () => parseConfig(json, '/etc/vfio', '/home/u', registry),
     (err: unknown) => {
       assert.ok(err instanceof ConfigError, String(err));
       assert.equal(err.key, key);
@@ -23,7 +26,7 @@ test('the default config serves one two-port mtty with sockets under <cwd>/run',
   const c = defaultConfig('/home/u/proj');
   assert.equal(c.runDir, '/home/u/proj/run');
   assert.equal(c.control, '/home/u/proj/run/vfio-ts.ctl');
-  assert.deepEqual(c.devices, [{ driver: 'mtty', type: '2', key: 'devices[0]' }]);
+  assert.deepEqual(c.devices, [{ driver: 'mtty', type: '2', params: {}, key: 'devices[0]' }]);
 });
 
 test('a full config parses; relative paths resolve against the config file directory', () => {
@@ -41,6 +44,7 @@ test('a full config parses; relative paths resolve against the config file direc
     },
     '/etc/vfio',
     '/home/u',
+    registry,
   );
   assert.equal(c.runDir, '/etc/vfio/sockets');
   assert.equal(c.control, '/tmp/x.ctl');
@@ -48,13 +52,13 @@ test('a full config parses; relative paths resolve against the config file direc
   assert.equal(c.devices.length, 4);
   assert.equal(c.devices[0]?.uuid, '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001');
   assert.equal(c.devices[0]?.socket, '/etc/vfio/a.sock');
-  assert.deepEqual(c.devices[0]?.ports, [{ kind: 'loopback' }, { kind: 'tcp', port: 4555 }]);
-  assert.deepEqual(c.devices[1]?.ports, [{ kind: 'unix', path: '/etc/vfio/port.sock' }]);
+  assert.deepEqual(c.devices[0]?.params['ports'], [{ kind: 'loopback' }, { kind: 'tcp', port: 4555 }]);
+  assert.deepEqual(c.devices[1]?.params['ports'], [{ kind: 'unix', path: '/etc/vfio/port.sock' }]);
   assert.equal(c.devices[2]?.key, 'devices[2]');
 });
 
 test('no runDir: <cwd>/run, as serve without a config', () => {
-  const c = parseConfig({ devices: [] }, '/etc/vfio', '/home/u');
+  const c = parseConfig({ devices: [] }, '/etc/vfio', '/home/u', registry);
   assert.equal(c.runDir, '/home/u/run');
   assert.equal(c.control, '/home/u/run/vfio-ts.ctl');
 });
@@ -67,7 +71,7 @@ test('every bad value is reported with its key', () => {
   bad({ devices: [], requestIntervalMs: 0 }, 'requestIntervalMs', /integer from 1/);
   bad({ devices: [42] }, 'devices[0]', /must be an object/);
   bad({ devices: [{ type: '2' }] }, 'devices[0].driver', /required/);
-  bad({ devices: [{ driver: 'nvme', type: '2' }] }, 'devices[0].driver', /one of mtty, mdpy, mbochs/);
+  bad({ devices: [{ driver: 'nvme', type: '2' }] }, 'devices[0].driver', /one of mbochs, mdpy, mtty/);
   bad({ devices: [{ driver: 'mtty' }] }, 'devices[0].type', /required/);
   bad({ devices: [{ driver: 'mtty', type: 2 }] }, 'devices[0].type', /non-empty string/);
   bad({ devices: [{ driver: 'mtty', type: '2', uuid: 'nope' }] }, 'devices[0].uuid', /UUID/);
@@ -93,9 +97,9 @@ test('clashing sockets, UUIDs and TCP ports name the second user', () => {
 test('loadConfig reports unreadable files and bad JSON without a key', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vfio-ts-config-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  assert.throws(() => loadConfig('missing.json', dir), /cannot read config file/);
+  assert.throws(() => loadConfig('missing.json', dir, registry), /cannot read config file/);
   writeFileSync(join(dir, 'bad.json'), '{"devices": [');
-  assert.throws(() => loadConfig('bad.json', dir), /not valid JSON/);
+  assert.throws(() => loadConfig('bad.json', dir, registry), /not valid JSON/);
   writeFileSync(join(dir, 'ok.json'), JSON.stringify({ runDir: 'r', devices: [{ driver: 'mtty', type: '1' }] }));
-  assert.equal(loadConfig('ok.json', dir).runDir, join(dir, 'r'));
+  assert.equal(loadConfig('ok.json', dir, registry).runDir, join(dir, 'r'));
 });

@@ -1,30 +1,25 @@
-// The `vfio-ts serve` configuration: its schema, the embedded default (what `npm start` serves) and a
-// validator whose every message names the offending key (`devices[1].ports[0].tcp`).
+// The `vfio-ts serve` configuration: its schema (zod; each driver's descriptor adds the keys of its entries),
+// the embedded default (what `npm start` serves), and errors whose every message names the offending key
+// (`devices[1].ports[0].tcp`). `configJsonSchema` is the same schema as JSON Schema, for editors.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { resolvedPath, intRange, listOf, nonEmptyString, socketPath, strictObjectOf, typeName } from '../drivers/config-schema.js';
+import type { ConfigClaim, DriverParams, VfioDriverDescriptor } from '../drivers/descriptor.js';
+import type { DriverRegistry } from '../drivers/registry.js';
 
-/** How one mtty port reaches the outside world. */
-export type PortBackendSpec =
-  | { readonly kind: 'loopback' }
-  | { readonly kind: 'unix'; readonly path: string }
-  | { readonly kind: 'tcp'; readonly port: number }
-  | { readonly kind: 'stdio' };
-
-export type DriverName = 'mtty' | 'mdpy' | 'mbochs';
-
-export const DRIVER_NAMES: readonly DriverName[] = Object.freeze(['mtty', 'mdpy', 'mbochs']);
-
-/** One mediated device to create at start-up and export on a vfio-user socket. */
+/** One device to create at start-up and export on a vfio-user socket. */
 export interface DeviceSpec {
-  readonly driver: DriverName;
+  /** A driver of the registry. */
+  readonly driver: string;
   /** The mdev type as the driver names it ("2" for mtty's two-port type) or its sysfs id ("mtty-2"). */
   readonly type: string;
   /** Absent: a random UUID. */
   readonly uuid?: string;
   /** Absolute socket path; absent: `<runDir>/<driver><n>.sock`. */
   readonly socket?: string;
-  /** mtty only: one backend per port (missing ports are loopback). */
-  readonly ports?: readonly PortBackendSpec[];
+  /** The driver's own keys, parsed (mtty: `ports`); the new device is created with them. */
+  readonly params: DriverParams;
   /** Where in the config file this device came from, for error messages (`devices[0]`). */
   readonly key: string;
 }
@@ -38,6 +33,8 @@ export interface ServeConfig {
   readonly requestIntervalMs: number;
   /** Guest RAM size printed in the QEMU command line (MiB). */
   readonly guestMemoryMiB: number;
+  /** Driver modules to load besides the built-in ones (absolute paths). */
+  readonly drivers: readonly string[];
   readonly devices: readonly DeviceSpec[];
 }
 
@@ -57,8 +54,6 @@ export const DEFAULT_CONTROL_NAME = 'vfio-ts.ctl';
 /** Shorter than the kernel's 10 s: a CLI user watches unregister wait. */
 export const DEFAULT_REQUEST_INTERVAL_MS = 1000;
 export const DEFAULT_GUEST_MEMORY_MIB = 2048;
-/** sockaddr_un.sun_path holds 108 bytes including the terminating NUL. */
-const UNIX_PATH_MAX = 107;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The embedded default: one two-port mtty with loopback ports, sockets under `<cwd>/run/`. */
@@ -69,101 +64,158 @@ export function defaultConfig(cwd: string): ServeConfig {
     control: resolve(runDir, DEFAULT_CONTROL_NAME),
     requestIntervalMs: DEFAULT_REQUEST_INTERVAL_MS,
     guestMemoryMiB: DEFAULT_GUEST_MEMORY_MIB,
-    devices: [{ driver: 'mtty', type: '2', key: 'devices[0]' }],
+    drivers: [],
+    devices: [{ driver: 'mtty', type: '2', params: {}, key: 'devices[0]' }],
   };
 }
 
-/** Reads and validates a JSON config file; relative paths in it resolve against the file's directory. */
-export function loadConfig(file: string, cwd: string): ServeConfig {
-  const path = resolve(cwd, file);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError('', `cannot read config file ${path}: ${errorMessage(err)}`);
+/** The top-level keys, each a zod schema (relative paths resolve against `baseDir`). */
+function rootShape(baseDir: string) {
+  return {
+    /** Where an editor finds this schema (the package ships it as schema/serve-config.schema.json). */
+    $schema: z.string().optional(),
+    runDir: resolvedPath(baseDir).optional().describe('directory for default socket paths (default: ./run)'),
+    control: socketPath(baseDir).optional().describe('the control socket (default: <runDir>/vfio-ts.ctl)'),
+    requestIntervalMs: intRange(1, 3_600_000).optional().describe('ms between requests to a client while unregister waits for it'),
+    guestMemoryMiB: intRange(64, 1 << 22).optional().describe('guest RAM in the printed QEMU command line (MiB)'),
+    drivers: listOf(resolvedPath(baseDir)).optional().describe('driver modules to load besides the built-in ones (files exporting `driver`)'),
+    devices: listOf(z.unknown(), 'a list of devices to serve').describe('devices to create and export, one vfio-user socket each'),
+  };
+}
+
+/** The keys every mdev-bus device entry has, before the driver's own. */
+function mdevEntryShape(d: VfioDriverDescriptor, baseDir: string) {
+  return {
+    driver: z.literal(d.name).describe(d.summary),
+    type: nonEmptyString('the mdev type, e.g. "2" for a two-port mtty').describe('the mdev type, as the driver names it or its sysfs id'),
+    uuid: z
+      .string({ error: (iss) => `must be a UUID like 83b8f4f2-509f-382f-3c1e-e6bfe0fa1001, got ${JSON.stringify(iss.input)}` })
+      .regex(UUID_RE, { error: (iss) => `must be a UUID like 83b8f4f2-509f-382f-3c1e-e6bfe0fa1001, got ${JSON.stringify(iss.input)}` })
+      .transform((u) => u.toLowerCase())
+      .optional()
+      .describe('the mdev UUID (default: random)'),
+    socket: socketPath(baseDir).optional().describe('the vfio-user socket (default: <runDir>/<driver><n>.sock)'),
+  };
+}
+
+/** The full schema of one `devices[]` entry of driver `d`. */
+function deviceSchema(d: VfioDriverDescriptor, baseDir: string) {
+  return strictObjectOf({ ...mdevEntryShape(d, baseDir), ...(d.config?.shape({ baseDir }) ?? {}) });
+}
+
+/** The key path of a zod issue path under `prefix`. */
+function keyOf(prefix: string, path: readonly PropertyKey[]): string {
+  let key = prefix;
+  for (const p of path) key += typeof p === 'number' ? `[${p}]` : key === '' ? String(p) : `.${String(p)}`;
+  return key;
+}
+
+/** A zod issue as a ConfigError: unions report the branch that fits the input's shape, or their own message. */
+function issueError(prefix: string, issue: z.core.$ZodIssue): ConfigError {
+  if (issue.code === 'invalid_union') {
+    // A branch whose only complaints sit below the input (a field's value) is the one the user meant.
+    const meant = issue.errors.find((branch) => branch.length > 0 && branch.every((i) => i.path.length > 0 && i.code !== 'unrecognized_keys'));
+    const first = meant?.[0];
+    if (first !== undefined) return issueError(keyOf(prefix, issue.path), first);
+    const input = issue.input;
+    // One unknown key: name it.
+    if (typeof input === 'object' && input !== null && !Array.isArray(input) && Object.keys(input).length === 1) {
+      return new ConfigError(keyOf(prefix, [...issue.path, ...Object.keys(input)]), issue.message);
+    }
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError('', `${path} is not valid JSON: ${errorMessage(err)}`);
+  if (issue.code === 'unrecognized_keys') return new ConfigError(keyOf(prefix, [...issue.path, issue.keys[0] ?? '']), 'unknown key');
+  return new ConfigError(keyOf(prefix, issue.path), issue.message);
+}
+
+function parseWith<T>(schema: z.ZodType<T>, json: unknown, prefix: string): T {
+  const r = schema.safeParse(json, { reportInput: true });
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  throw issue === undefined ? new ConfigError(prefix, 'invalid') : issueError(prefix, issue);
+}
+
+/** Unknown keys of an object, reported with what is allowed (and, for a key another driver has, which one). */
+function rejectUnknown(o: object, key: string, allowed: readonly string[], registry?: DriverRegistry, driver?: string): void {
+  for (const k of Object.keys(o)) {
+    if (allowed.includes(k)) continue;
+    const owners = registry?.list().filter((d) => d.config !== undefined && k in d.config.shape({ baseDir: '/' })) ?? [];
+    const full = key === '' ? k : `${key}.${k}`;
+    if (owners.length > 0) throw new ConfigError(full, `only ${owners.map((d) => d.name).join(', ')} devices have ${k} (this is ${driver ?? '?'})`);
+    throw new ConfigError(full, `unknown key (allowed: ${allowed.join(', ')})`);
   }
-  return parseConfig(json, dirname(path), cwd);
+}
+
+function isObject(v: unknown): v is object {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The `drivers` key alone (driver modules must load before the devices that use them are read). */
+export function configDriverModules(json: unknown, baseDir: string): string[] {
+  if (!isObject(json)) return [];
+  return parseWith(z.object({ drivers: rootShape(baseDir).drivers }), json, '').drivers ?? [];
 }
 
 /**
- * Validates a parsed config. Relative paths in it resolve against `baseDir` (the config file's directory);
- * an absent `runDir` is `<cwd>/run`, as for `serve` without a config.
+ * Validates a parsed config against `registry`'s drivers. Relative paths in it resolve against `baseDir` (the
+ * config file's directory); an absent `runDir` is `<cwd>/run`, as for `serve` without a config.
  */
-export function parseConfig(json: unknown, baseDir: string, cwd: string): ServeConfig {
-  const root = asObject(json, '');
-  rejectUnknown(root, '', ['runDir', 'control', 'requestIntervalMs', 'guestMemoryMiB', 'devices']);
-  const runDir = root['runDir'] === undefined ? resolve(cwd, DEFAULT_RUN_DIR) : socketDir(root['runDir'], 'runDir', baseDir);
-  const control = root['control'] === undefined ? resolve(runDir, DEFAULT_CONTROL_NAME) : socketPath(root['control'], 'control', baseDir);
-  const requestIntervalMs =
-    root['requestIntervalMs'] === undefined ? DEFAULT_REQUEST_INTERVAL_MS : integer(root['requestIntervalMs'], 'requestIntervalMs', 1, 3_600_000);
-  const guestMemoryMiB =
-    root['guestMemoryMiB'] === undefined ? DEFAULT_GUEST_MEMORY_MIB : integer(root['guestMemoryMiB'], 'guestMemoryMiB', 64, 1 << 22);
-  const rawDevices = root['devices'];
-  if (rawDevices === undefined) throw new ConfigError('devices', 'is required (a list of devices to serve)');
-  if (!Array.isArray(rawDevices)) throw new ConfigError('devices', `must be a list, got ${typeName(rawDevices)}`);
-  const list: unknown[] = rawDevices;
-  const devices = list.map((d, i) => parseDevice(d, `devices[${i}]`, baseDir));
-  checkUnique(devices, runDir, control);
-  return { runDir, control, requestIntervalMs, guestMemoryMiB, devices };
+export function parseConfig(json: unknown, baseDir: string, cwd: string, registry: DriverRegistry): ServeConfig {
+  if (!isObject(json)) throw new ConfigError('', `must be an object, got ${typeName(json)}`);
+  const shape = rootShape(baseDir);
+  rejectUnknown(json, '', Object.keys(shape));
+  const root = parseWith(z.object(shape), json, '');
+  const runDir = root.runDir ?? resolve(cwd, DEFAULT_RUN_DIR);
+  const control = root.control ?? resolve(runDir, DEFAULT_CONTROL_NAME);
+  const devices = root.devices.map((d, i) => parseDevice(d, `devices[${i}]`, baseDir, registry));
+  checkUnique(devices, runDir, control, registry);
+  return {
+    runDir,
+    control,
+    requestIntervalMs: root.requestIntervalMs ?? DEFAULT_REQUEST_INTERVAL_MS,
+    guestMemoryMiB: root.guestMemoryMiB ?? DEFAULT_GUEST_MEMORY_MIB,
+    drivers: root.drivers ?? [],
+    devices,
+  };
 }
 
-function parseDevice(json: unknown, key: string, baseDir: string): DeviceSpec {
-  const o = asObject(json, key);
-  rejectUnknown(o, key, ['driver', 'type', 'uuid', 'socket', 'ports']);
-  const driver = o['driver'];
-  if (driver === undefined) throw new ConfigError(`${key}.driver`, `is required (one of ${DRIVER_NAMES.join(', ')})`);
-  if (typeof driver !== 'string' || !isDriverName(driver)) {
-    throw new ConfigError(`${key}.driver`, `must be one of ${DRIVER_NAMES.join(', ')}, got ${JSON.stringify(driver)}`);
-  }
-  const type = o['type'];
-  if (type === undefined) throw new ConfigError(`${key}.type`, 'is required (the mdev type, e.g. "2" for a two-port mtty)');
-  if (typeof type !== 'string' || type === '') throw new ConfigError(`${key}.type`, `must be a non-empty string, got ${JSON.stringify(type)}`);
-  let spec: DeviceSpec = { driver, type, key };
-  const uuid = o['uuid'];
-  if (uuid !== undefined) {
-    if (typeof uuid !== 'string' || !UUID_RE.test(uuid)) throw new ConfigError(`${key}.uuid`, `must be a UUID like 83b8f4f2-509f-382f-3c1e-e6bfe0fa1001, got ${JSON.stringify(uuid)}`);
-    spec = { ...spec, uuid: uuid.toLowerCase() };
-  }
-  if (o['socket'] !== undefined) spec = { ...spec, socket: socketPath(o['socket'], `${key}.socket`, baseDir) };
-  const ports = o['ports'];
-  if (ports !== undefined) {
-    if (driver !== 'mtty') throw new ConfigError(`${key}.ports`, `only mtty devices have ports (this is ${driver})`);
-    if (!Array.isArray(ports)) throw new ConfigError(`${key}.ports`, `must be a list of port backends, got ${typeName(ports)}`);
-    const portList: unknown[] = ports;
-    if (portList.length > 2) throw new ConfigError(`${key}.ports`, `an mtty has at most 2 ports, got ${portList.length}`);
-    spec = { ...spec, ports: portList.map((p, i) => parsePort(p, `${key}.ports[${i}]`, baseDir)) };
-  }
-  return spec;
+function parseDevice(json: unknown, key: string, baseDir: string, registry: DriverRegistry): DeviceSpec {
+  if (!isObject(json)) throw new ConfigError(key, `must be an object, got ${typeName(json)}`);
+  const driverName: unknown = new Map(Object.entries(json)).get('driver');
+  const names = registry.names.join(', ');
+  if (driverName === undefined) throw new ConfigError(`${key}.driver`, `is required (one of ${names})`);
+  const d = typeof driverName === 'string' ? registry.get(driverName) : undefined;
+  if (d === undefined) throw new ConfigError(`${key}.driver`, `must be one of ${names}, got ${JSON.stringify(driverName)}`);
+  const schema = deviceSchema(d, baseDir);
+  rejectUnknown(json, key, Object.keys(schema.shape), registry, d.name);
+  const { driver, type, uuid, socket, ...params } = parseWith(schema, json, key);
+  return {
+    driver,
+    type,
+    ...(uuid !== undefined ? { uuid } : {}),
+    ...(socket !== undefined ? { socket } : {}),
+    params: Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)),
+    key,
+  };
 }
 
-/** `"loopback"`, `"stdio"`, `{"unix": PATH}`, `{"tcp": PORT}` (TCP listens on 127.0.0.1 only). */
-function parsePort(json: unknown, key: string, baseDir: string): PortBackendSpec {
-  if (json === 'loopback' || json === 'stdio') return { kind: json };
-  if (typeof json === 'string') throw new ConfigError(key, `unknown port backend ${JSON.stringify(json)} (use "loopback", "stdio", {"unix": PATH} or {"tcp": PORT})`);
-  const o = asObject(json, key);
-  const keys = Object.keys(o);
-  if (keys.length !== 1) throw new ConfigError(key, `a port backend has exactly one key (unix or tcp), got ${keys.length === 0 ? 'none' : keys.join(', ')}`);
-  if (o['unix'] !== undefined) return { kind: 'unix', path: socketPath(o['unix'], `${key}.unix`, baseDir) };
-  if (o['tcp'] !== undefined) return { kind: 'tcp', port: integer(o['tcp'], `${key}.tcp`, 1, 65535) };
-  throw new ConfigError(`${key}.${keys[0] ?? ''}`, 'unknown port backend (use "loopback", "stdio", {"unix": PATH} or {"tcp": PORT})');
-}
-
-function checkUnique(devices: readonly DeviceSpec[], runDir: string, control: string): void {
+/** Two entries may not share a socket path, UUID or TCP port: the second one is named. */
+function checkUnique(devices: readonly DeviceSpec[], runDir: string, control: string, registry: DriverRegistry): void {
   const sockets = new Map<string, string>([[control, 'control']]);
   const uuids = new Map<string, string>();
   const tcp = new Map<number, string>();
-  const counters = new Map<DriverName, number>();
+  const counters = new Map<string, number>();
+  const claim = (c: ConfigClaim, owner: string): void => {
+    const where = `${owner}.${c.key}`;
+    const prev = c.kind === 'socket' ? sockets.get(c.value) : tcp.get(c.value);
+    if (prev !== undefined) throw new ConfigError(where, `${c.kind === 'tcp' ? `port ${c.value}` : c.value} is already used by ${prev}`);
+    if (c.kind === 'socket') sockets.set(c.value, where);
+    else tcp.set(c.value, where);
+  };
   for (const d of devices) {
     // The default path is the same one serve will pick, so a clash with an explicit path shows here.
     const n = counters.get(d.driver) ?? 0;
     counters.set(d.driver, n + 1);
-    const sock = d.socket ?? resolve(runDir, `${d.driver}${n}.sock`);
+    const sock = d.socket ?? defaultSocketPath(runDir, d.driver, n);
     const prev = sockets.get(sock);
     if (prev !== undefined) throw new ConfigError(`${d.key}.socket`, `${sock} is already used by ${prev}`);
     sockets.set(sock, d.key);
@@ -172,67 +224,49 @@ function checkUnique(devices: readonly DeviceSpec[], runDir: string, control: st
       if (u !== undefined) throw new ConfigError(`${d.key}.uuid`, `${d.uuid} is already used by ${u}`);
       uuids.set(d.uuid, d.key);
     }
-    d.ports?.forEach((p, i) => {
-      const pk = `${d.key}.ports[${i}]`;
-      if (p.kind === 'unix') {
-        const u = sockets.get(p.path);
-        if (u !== undefined) throw new ConfigError(`${pk}.unix`, `${p.path} is already used by ${u}`);
-        sockets.set(p.path, pk);
-      } else if (p.kind === 'tcp') {
-        const t = tcp.get(p.port);
-        if (t !== undefined) throw new ConfigError(`${pk}.tcp`, `port ${p.port} is already used by ${t}`);
-        tcp.set(p.port, pk);
-      }
-    });
+    for (const c of registry.get(d.driver)?.config?.claims?.(d.params) ?? []) claim(c, d.key);
   }
 }
 
 /** The default socket path of the n-th device of a driver (`<runDir>/mtty0.sock`). */
-export function defaultSocketPath(runDir: string, driver: DriverName, n: number): string {
+export function defaultSocketPath(runDir: string, driver: string, n: number): string {
   return resolve(runDir, `${driver}${n}.sock`);
 }
 
-function isDriverName(s: string): s is DriverName {
-  return DRIVER_NAMES.some((d) => d === s);
-}
-
-function asObject(json: unknown, key: string): Record<string, unknown> {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new ConfigError(key, `must be an object, got ${typeName(json)}`);
+/** Reads a JSON config file (relative paths in it resolve against the file's directory). */
+export function readConfigFile(file: string, cwd: string): { json: unknown; baseDir: string } {
+  const path = resolve(cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('', `cannot read config file ${path}: ${errorMessage(err)}`);
   }
-  // A JSON object parsed by JSON.parse: plain string keys only.
-  return Object.fromEntries(Object.entries(json));
-}
-
-function rejectUnknown(o: Record<string, unknown>, key: string, allowed: readonly string[]): void {
-  for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) throw new ConfigError(key === '' ? k : `${key}.${k}`, `unknown key (allowed: ${allowed.join(', ')})`);
+  try {
+    return { json: JSON.parse(text), baseDir: dirname(path) };
+  } catch (err) {
+    throw new ConfigError('', `${path} is not valid JSON: ${errorMessage(err)}`);
   }
 }
 
-function integer(v: unknown, key: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(key, `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-  }
-  return v;
+/** Reads and validates a JSON config file against `registry`. */
+export function loadConfig(file: string, cwd: string, registry: DriverRegistry): ServeConfig {
+  const { json, baseDir } = readConfigFile(file, cwd);
+  return parseConfig(json, baseDir, cwd, registry);
 }
 
-function socketPath(v: unknown, key: string, baseDir: string): string {
-  if (typeof v !== 'string' || v === '') throw new ConfigError(key, `must be a non-empty path, got ${JSON.stringify(v)}`);
-  const abs = resolve(baseDir, v);
-  if (Buffer.byteLength(abs) > UNIX_PATH_MAX) throw new ConfigError(key, `${abs} is longer than a UNIX socket path may be (${UNIX_PATH_MAX} bytes)`);
-  return abs;
-}
-
-function socketDir(v: unknown, key: string, baseDir: string): string {
-  if (typeof v !== 'string' || v === '') throw new ConfigError(key, `must be a non-empty path, got ${JSON.stringify(v)}`);
-  return resolve(baseDir, v);
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  return typeof v === 'string' ? `the string ${JSON.stringify(v)}` : typeof v;
+/** The serve config as JSON Schema (draft 2020-12) for `registry`'s drivers: what editors check a config with. */
+export function configJsonSchema(registry: DriverRegistry): Record<string, unknown> {
+  const baseDir = '/';
+  const devices = registry.list().map((d) => deviceSchema(d, baseDir));
+  const [first, ...rest] = devices;
+  const device = first === undefined ? z.never() : rest.length === 0 ? first : z.union([first, ...rest]);
+  const schema = z.strictObject({ ...rootShape(baseDir), devices: z.array(device) });
+  return {
+    ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
+    $id: 'https://vfio-ts.invalid/serve-config.schema.json',
+    title: 'vfio-ts serve configuration',
+  };
 }
 
 function errorMessage(err: unknown): string {

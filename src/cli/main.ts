@@ -41,6 +41,11 @@ function nonNegativeInt(v: string): number {
   return n;
 }
 
+/** commander's way to repeat an option: each use appends. */
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
 function parseLevel(v: string): LogLevel {
   if (!isLogLevel(v)) throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}`);
   return v;
@@ -65,8 +70,9 @@ function buildProgram(): Command {
     .command('serve')
     .description('serve devices on vfio-user sockets (default: one 2-port mtty under ./run/) and open the control socket')
     .option('-c, --config <file>', 'JSON config file (devices, socket paths, control socket)')
+    .option('--driver <module>', 'load a driver module (a file exporting `driver`) besides the built-in ones; repeatable', collect, [])
     .addOption(new Option('--shutdown-grace <ms>', 'how long shutdown asks clients to let go before disconnecting them').argParser(nonNegativeInt).default(10_000))
-    .action(async (opts: { config?: string; shutdownGrace: number }, cmd: Command) => {
+    .action(async (opts: { config?: string; driver: string[]; shutdownGrace: number }, cmd: Command) => {
       const g = cmd.optsWithGlobals<{ ctl?: string; logLevel: LogLevel }>();
       const logger = createLogger(g.logLevel);
       // Loaded on demand: client commands need none of the device stack, and start faster without it.
@@ -75,6 +81,7 @@ function buildProgram(): Command {
       const code = await serve({
         ...(opts.config !== undefined ? { config: opts.config } : {}),
         ...(g.ctl !== undefined ? { ctl: resolve(g.ctl) } : {}),
+        drivers: opts.driver,
         shutdownGraceMs: opts.shutdownGrace,
         logger,
         cwd: process.cwd(),
@@ -82,6 +89,16 @@ function buildProgram(): Command {
       });
       logger.flush();
       process.exitCode = code;
+    });
+
+  program
+    .command('drivers')
+    .description('list the drivers serve knows (built-in and --driver modules): name, bus, what it is')
+    .option('--driver <module>', 'also load this driver module; repeatable', collect, [])
+    .option('--json-schema', 'print the serve config JSON Schema for these drivers instead')
+    .action(async (o: { driver: string[]; jsonSchema?: boolean }) => {
+      const { driversCommand } = await import('./drivers-command.js');
+      await driversCommand(o.driver.map((d) => resolve(d)), o.jsonSchema === true, out);
     });
 
   program

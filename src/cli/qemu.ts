@@ -2,16 +2,6 @@
 // `vfio-user-pci` device per socket, and guest RAM in a shared memfd so QEMU can hand it to the server with
 // DMA_MAP (without a shareable fd, DMA falls back to DMA_READ/DMA_WRITE messages).
 
-/** The guest driver hint printed after the command line, per driver. */
-const GUEST_HINTS: Readonly<Record<string, string>> = Object.freeze({
-  mtty:
-    "the guest's 8250_pci driver binds 4348:3253, one ttyS per port after the legacy ones (boot the guest with " +
-    '8250.nr_uarts=8: most kernels register only 4 UARTs); find them with: dmesg | grep 16550A; ' +
-    'the default loopback backend echoes what the guest writes',
-  mdpy: 'the guest sees a 1b36:000f display; the mdpy-fb sample driver binds it (try: cat /dev/urandom > /dev/fb1)',
-  mbochs: "the guest's bochs-drm driver binds 1234:1111; try: modprobe bochs, then look at /dev/dri/card*",
-});
-
 /** POSIX shell single-quoting: safe for any path. */
 export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
@@ -37,9 +27,4 @@ export function qemuCommandLine(sockets: readonly { readonly path: string; reado
     ...sockets.map((s) => `-device ${shellQuote(vfioUserDeviceArg(s.path, s.id))}`),
   ];
   return args.join(' \\\n    ');
-}
-
-/** One line for the guest side of a driver, or undefined if we have none. */
-export function guestHint(driver: string): string | undefined {
-  return GUEST_HINTS[driver];
 }

@@ -1,5 +1,6 @@
-// What `vfio-ts serve` runs: one simulated Host with the sample mdev parents, the mdevs created on it and
-// their vfio-user exports; the operations the control socket offers (create, remove, unregister, ...).
+// What `vfio-ts serve` runs: one simulated Host with the registry's driver modules loaded (the mdev parents),
+// the mdevs created on it and their vfio-user exports; the operations the control socket offers (create,
+// remove, unregister, ...). Nothing here is specific to one driver: what differs comes from its descriptor.
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -17,54 +18,78 @@ import { vfioConfigure } from '../vfio/core-state.js';
 import { subscribeLifecycle } from '../vfio/events.js';
 import type { VfioDevice } from '../vfio/vfio-device.js';
 import { VfioError } from '../uapi/errno.js';
-import type { DriverName, PortBackendSpec } from './config.js';
+import type { DriverParams, VfioDriverDescriptor } from '../drivers/descriptor.js';
+import type { DriverRegistry } from '../drivers/registry.js';
+import type { MdevSample } from '../mdev/sample-parent.js';
 import type { DeviceInfo, MdevTypeInfo } from './control-protocol.js';
+import { createExportServer } from './export-server.js';
+import type { ExportServer } from './export-server.js';
 import { prepareSocketPath } from './socket-files.js';
-import { createExportServer, registerSampleParents, screenshotPng } from './wiring.js';
-import type { ExportServer, SampleParents } from './wiring.js';
 
 export interface RuntimeOptions {
   readonly logger: Logger;
   readonly requestIntervalMs: number;
+  /** The drivers whose modules the host loads. */
+  readonly registry: DriverRegistry;
 }
 
 export interface CreateOptions {
   readonly uuid?: string;
   /** Where to export the new device; nothing is exported when absent. */
   readonly socket?: string;
-  /** mtty port backends, by port index. */
-  readonly ports?: readonly PortBackendSpec[];
+  /** What the driver's config keys parsed to (the new mdev carries them). */
+  readonly params?: DriverParams;
 }
 
-/** Which parent serves a config file's `driver`. */
-export const PARENT_OF: Readonly<Record<DriverName, string>> = Object.freeze({ mtty: 'mtty', mdpy: 'mdpy', mbochs: 'mbochs' });
+/** A driver's module loaded on the host: its descriptor and the parent its init registered. */
+interface LoadedModule {
+  readonly driver: VfioDriverDescriptor;
+  readonly sample: MdevSample;
+}
 
 export class Runtime {
   readonly host: Host;
   readonly logger: Logger;
-  readonly #parents: SampleParents;
+  /** Loaded driver modules, in load order, by parent name (the driver's name). */
+  readonly #modules = new Map<string, LoadedModule>();
   readonly #server: ExportServer;
   /** Socket path per exported VFIO device. */
   readonly #exports = new Map<VfioDevice, string>();
-  /** mtty port backends chosen before create, read by the driver while it builds the ports. */
-  readonly #portBackends = new Map<string, readonly PortBackendSpec[]>();
   /** mdevs that an unregister or remove is working on: a second one fails with EBUSY. */
   readonly #busy = new Set<MdevDevice>();
   #closing: Promise<void> | null = null;
 
-  constructor(opts: RuntimeOptions) {
+  private constructor(opts: RuntimeOptions) {
     this.logger = opts.logger;
     this.host = new Host({ logger: opts.logger });
     vfioConfigure(this.host, { requestIntervalMs: opts.requestIntervalMs });
-    this.#parents = registerSampleParents(this.host, {
-      portBackend: (uuid, port) => this.#portBackends.get(uuid)?.[port] ?? { kind: 'loopback' },
-    });
+    this.#server = createExportServer(opts.logger);
+  }
+
+  /** A host with every driver module of `opts.registry` loaded, in registry order; a failing init unloads the rest. */
+  static async start(opts: RuntimeOptions): Promise<Runtime> {
+    const rt = new Runtime(opts);
     try {
-      this.#server = createExportServer(this.host, opts.logger);
+      for (const driver of opts.registry.list()) {
+        const sample = driver.register(rt.host);
+        rt.#modules.set(sample.name, { driver, sample });
+      }
     } catch (err) {
-      void this.#parents.unregister();
+      await rt.#unloadModules();
       throw err;
     }
+    return rt;
+  }
+
+  /** Module exits, in reverse order of init. */
+  async #unloadModules(): Promise<void> {
+    for (const m of [...this.#modules.values()].reverse()) await m.sample.unregister();
+    this.#modules.clear();
+  }
+
+  /** The guest-side hint of the driver whose parent is `parentName`. */
+  guestHint(parentName: string): string | undefined {
+    return this.#modules.get(parentName)?.driver.guestHint;
   }
 
   /** Every type of every parent, with its available instances now. */
@@ -93,14 +118,7 @@ export class Runtime {
       throw new VfioError('EINVAL', `parent ${parentName} has no type '${type}' (it has: ${parent.types.map((x) => x.dirName).join(', ')})`);
     }
     const uuid = (opts.uuid ?? randomUUID()).toLowerCase();
-    if (opts.ports !== undefined) this.#portBackends.set(uuid, opts.ports);
-    let mdev: MdevDevice;
-    try {
-      mdev = mdevCreate(t, uuid);
-    } catch (err) {
-      this.#portBackends.delete(uuid);
-      throw err;
-    }
+    const mdev = mdevCreate(t, uuid, opts.params);
     const vdev = mdevVfioDevice(mdev);
     if (vdev === null) throw new Error(`mdev ${uuid} has no VFIO device after probe`);
     this.logger.info({ mdev: uuid, type: t.dirName, device: vdev.name }, 'mdev created');
@@ -163,7 +181,6 @@ export class Runtime {
     } finally {
       stop?.();
       this.#busy.delete(mdev);
-      this.#portBackends.delete(uuid);
     }
     this.logger.info({ mdev: uuid, device: name }, 'mdev removed');
   }
@@ -202,12 +219,14 @@ export class Runtime {
     });
   }
 
-  /** A PNG of an mdpy or mbochs device's display. */
+  /** A PNG of the display of a device whose driver has one (mdpy, mbochs). */
   screenshot(nameOrUuid: string): Buffer {
     const mdev = this.#findMdevOf(nameOrUuid);
     const vdev = mdevVfioDevice(mdev);
     if (vdev === null) throw new VfioError('ENODEV', `${nameOrUuid} has no VFIO device`);
-    return screenshotPng(vdev);
+    const driver = this.#modules.get(mdev.type.parent.dev.name)?.driver;
+    if (driver?.screenshot === undefined) throw new VfioError('EINVAL', `${vdev.name} (${vdev.ops?.name ?? '?'}) has no display to take a screenshot of`);
+    return driver.screenshot(vdev);
   }
 
   /** The sysfs tree below `path`. */
@@ -269,7 +288,7 @@ export class Runtime {
       stop();
     }
     await this.#server.close();
-    await this.#parents.unregister();
+    await this.#unloadModules();
   }
 
   #checkOpen(): void {

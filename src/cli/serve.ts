@@ -2,20 +2,25 @@
 // two-port mtty), exports every device on a vfio-user socket, opens the control socket, prints how to attach
 // QEMU, and on SIGINT/SIGTERM shuts down cleanly (a second signal forces the exit).
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { sanitizer } from '../sanitizer/sanitizer.js';
 import { VfioError } from '../uapi/errno.js';
-import { ConfigError, defaultConfig, defaultSocketPath, loadConfig } from './config.js';
-import type { DriverName, ServeConfig } from './config.js';
+import { loadDriverRegistry } from '../drivers/registry.js';
+import type { DriverRegistry } from '../drivers/registry.js';
+import { ConfigError, configDriverModules, defaultConfig, defaultSocketPath, parseConfig, readConfigFile } from './config.js';
+import type { ServeConfig } from './config.js';
 import { ControlServer } from './control-server.js';
 import { controlHandlers } from './control-handlers.js';
 import type { CliLogger } from './logger.js';
-import { guestHint, qemuCommandLine } from './qemu.js';
-import { PARENT_OF, Runtime } from './runtime.js';
+import { qemuCommandLine } from './qemu.js';
+import { Runtime } from './runtime.js';
 import type { DeviceInfo } from './control-protocol.js';
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_FORCED, EXIT_OK } from './exit-codes.js';
 
 export interface ServeOptions {
   readonly config?: string;
+  /** Driver modules to load besides the built-in ones and the config's `drivers` (`--driver`). */
+  readonly drivers: readonly string[];
   /** Overrides the config's control socket path. */
   readonly ctl?: string;
   /** Milliseconds shutdown waits for clients to let go before disconnecting them. */
@@ -30,9 +35,9 @@ export interface ServeOptions {
 export async function serve(opts: ServeOptions): Promise<number> {
   const { logger } = opts;
   let config: ServeConfig;
+  let registry: DriverRegistry;
   try {
-    config = opts.config === undefined ? defaultConfig(opts.cwd) : loadConfig(opts.config, opts.cwd);
-    if (opts.ctl !== undefined) config = { ...config, control: opts.ctl };
+    ({ config, registry } = await loadServeConfig(opts));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`vfio-ts: bad config: ${err.message}\n`);
@@ -42,7 +47,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   const startedAt = Date.now();
   mkdirSync(config.runDir, { recursive: true });
-  const runtime = new Runtime({ logger, requestIntervalMs: config.requestIntervalMs });
+  const runtime = await Runtime.start({ logger, requestIntervalMs: config.requestIntervalMs, registry });
   let control: ControlServer | null = null;
   const progress = (msg: string): void => logger.info({}, msg);
 
@@ -73,7 +78,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       logger,
     );
     logger.info({ control: config.control, devices: devices.length }, 'serving');
-    printBanner(opts.out, devices, config);
+    printBanner(opts.out, devices, config, runtime);
     await stopRequested;
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -91,9 +96,24 @@ export async function serve(opts: ServeOptions): Promise<number> {
   return code;
 }
 
+/** The registry (built-in drivers, `--driver` modules, the config's `drivers`) and the config validated against it. */
+async function loadServeConfig(opts: ServeOptions): Promise<{ config: ServeConfig; registry: DriverRegistry }> {
+  const file = opts.config === undefined ? null : readConfigFile(opts.config, opts.cwd);
+  const fromConfig = file === null ? [] : configDriverModules(file.json, file.baseDir);
+  let registry: DriverRegistry;
+  try {
+    registry = await loadDriverRegistry([...opts.drivers.map((d) => resolve(opts.cwd, d)), ...fromConfig]);
+  } catch (err) {
+    throw new ConfigError(opts.drivers.length > 0 ? '--driver' : 'drivers', err instanceof Error ? err.message : String(err));
+  }
+  let config = file === null ? defaultConfig(opts.cwd) : parseConfig(file.json, file.baseDir, opts.cwd, registry);
+  if (opts.ctl !== undefined) config = { ...config, control: opts.ctl };
+  return { config, registry };
+}
+
 /** Creates and exports the configured devices; a device the drivers refuse is a config error on its key. */
 async function createDevices(runtime: Runtime, config: ServeConfig, progress: (msg: string) => void): Promise<DeviceInfo[]> {
-  const counters = new Map<DriverName, number>();
+  const counters = new Map<string, number>();
   const out: DeviceInfo[] = [];
   const total = config.devices.length;
   for (const [i, spec] of config.devices.entries()) {
@@ -103,10 +123,11 @@ async function createDevices(runtime: Runtime, config: ServeConfig, progress: (m
     progress(`creating device ${i + 1}/${total}: ${spec.driver} type ${spec.type}`);
     try {
       out.push(
-        await runtime.createMdev(PARENT_OF[spec.driver], spec.type, {
+        // A driver's module registers one parent named after the driver.
+        await runtime.createMdev(spec.driver, spec.type, {
           socket,
+          params: spec.params,
           ...(spec.uuid !== undefined ? { uuid: spec.uuid } : {}),
-          ...(spec.ports !== undefined ? { ports: spec.ports } : {}),
         }),
       );
     } catch (err) {
@@ -119,7 +140,7 @@ async function createDevices(runtime: Runtime, config: ServeConfig, progress: (m
   return out;
 }
 
-function printBanner(out: (line: string) => void, devices: readonly DeviceInfo[], config: ServeConfig): void {
+function printBanner(out: (line: string) => void, devices: readonly DeviceInfo[], config: ServeConfig, runtime: Runtime): void {
   out('vfio-ts is serving:');
   for (const d of devices) out(`  ${d.name} (${d.type}, mdev ${d.uuid ?? '-'}) on vfio-user socket ${d.socket ?? '(not exported)'}`);
   out(`  control socket ${config.control}`);
@@ -131,7 +152,7 @@ function printBanner(out: (line: string) => void, devices: readonly DeviceInfo[]
   out('');
   const drivers = new Set(devices.map((d) => d.parent));
   for (const drv of drivers) {
-    const hint = guestHint(drv);
+    const hint = runtime.guestHint(drv);
     if (hint !== undefined) out(`In the guest: ${hint}`);
   }
   out(`Inspect it with: vfio-ts status | ls /sys/class/vfio-dev | trace   (Ctrl-C stops the server)`);

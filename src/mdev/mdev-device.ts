@@ -76,9 +76,10 @@ function mdevRemoveSysfsFiles(mdev: MdevDevice): void {
  * mdev_device_create(): a new mdev of `type` named by `uuid`, bound to the parent's driver (whose probe
  * creates and registers the VFIO device). EEXIST for a UUID in use (on any parent), EINVAL for a malformed
  * one, MDEV_NO_INSTANCES_ERRNO when a core-counted parent is out of instances, ENODEV while the parent
- * unregisters; a failing probe's errno otherwise (e.g. ENOSPC from a driver with its own budget).
+ * unregisters; a failing probe's errno otherwise (e.g. ENOSPC from a driver with its own budget, EINVAL
+ * for `params` its schema refuses). `params` stays on the mdev (MdevDevice.params) for the driver to read.
  */
-export function mdevCreate(type: MdevType, uuid: string): MdevDevice {
+export function mdevCreate(type: MdevType, uuid: string, params?: unknown): MdevDevice {
   const parent = type.parent;
   const host = parent.host;
   const name = parseMdevUuid(uuid);
@@ -89,7 +90,7 @@ export function mdevCreate(type: MdevType, uuid: string): MdevDevice {
     if (parent.availableInstances <= 0) throw new VfioError(MDEV_NO_INSTANCES_ERRNO, `${type.dirName}: no instances available`);
     parent.availableInstances--;
   }
-  const mdev = new MdevDevice(type, name);
+  const mdev = new MdevDevice(type, name, params);
   sanitizer.track(mdev, 'mdev_device', `mdev ${name}`);
   deviceInitialize(mdev, host);
   mdev.name = name;

@@ -119,6 +119,11 @@ export class MdevDevice extends Device {
     readonly type: MdevType,
     /** Lower-case UUID text, also the device name. */
     readonly uuid: string,
+    /**
+     * What the creator asked for beyond the type (e.g. mtty's port backends), for the driver's probe and init
+     * to read and validate with its own schema, as the kernel's init reads `mdev->type`. Undefined: nothing.
+     */
+    readonly params: unknown = undefined,
   ) {
     super();
   }

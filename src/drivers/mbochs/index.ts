@@ -1,6 +1,6 @@
 // The mbochs driver's public surface: the device, its mdev driver and module init, screenshots, EDID and dispi.
 export { MbochsState, mbochsOps, mbochsCreate, mbochsReset, screenshot } from './mbochs.js';
-export { mbochsMdevDriver, mbochsRegister } from './mbochs-driver.js';
+export { driver, mbochsMdevDriver, mbochsRegister } from './mbochs-driver.js';
 export type { MbochsDriverOptions } from './mbochs-driver.js';
 export * from './mbochs-defs.js';
 export { MbochsEdid } from './mbochs-edid-regs.js';

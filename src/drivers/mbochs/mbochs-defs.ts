@@ -1,6 +1,7 @@
 // mbochs's device definition (samples/vfio-mdev/mbochs.c): PCI ids, the MMIO BAR and EDID region layout,
 // the three types and the memory budget they share.
 import type { MdevTypeSpec } from '../../mdev/mdev-objects.js';
+import type { Host } from '../../base/host.js';
 import { VfioError } from '../../uapi/errno.js';
 
 export const MBOCHS_PCI_VENDOR_ID = 0x1234;
@@ -47,7 +48,7 @@ export function mbochsType(name: string): MbochsType {
   return t;
 }
 
-/** mbochs_avail_mbytes: one per registration of the sample (the kernel's is per module load). */
+/** mbochs_avail_mbytes: one per host the module is registered on (the kernel's is per module load). */
 export class MbochsBudget {
   constructor(public availMbytes: number = MBOCHS_MAX_MBYTES) {}
 
@@ -65,4 +66,23 @@ export class MbochsBudget {
   put(type: MbochsType): void {
     this.availMbytes += type.mbytes;
   }
+}
+
+/** The module's budget on each host it is registered on (set by its init, cleared by its exit). */
+const budgets = new WeakMap<Host, MbochsBudget>();
+
+/** Balanced by mbochsDropBudget in the module's exit. */
+export function mbochsSetBudget(host: Host, budget: MbochsBudget): void {
+  budgets.set(host, budget);
+}
+
+export function mbochsDropBudget(host: Host): void {
+  budgets.delete(host);
+}
+
+/** The budget of `host`; ENODEV when the mbochs module is not registered there. */
+export function mbochsBudgetOf(host: Host): MbochsBudget {
+  const b = budgets.get(host);
+  if (b === undefined) throw new VfioError('ENODEV', 'mbochs is not registered on this host');
+  return b;
 }

@@ -1,12 +1,15 @@
-// mbochs's mdev driver and module init (mbochs.c mbochs_driver, mbochs_dev_init/exit): the driver keeps the
-// memory budget (get_available = remaining MB / type MB), and a create past it fails in init with ENOSPC.
+// mbochs's mdev driver, module init and registry descriptor (mbochs.c mbochs_driver, mbochs_dev_init/exit): the
+// module keeps the memory budget (get_available = remaining MB / type MB); a create past it fails in init with ENOSPC.
 import type { Host } from '../../base/host.js';
 import type { MdevDriver, MdevType } from '../../mdev/mdev-objects.js';
 import { mdevVfioDriver } from '../../mdev/mdev-vfio.js';
 import { mdevRegisterSample } from '../../mdev/sample-parent.js';
 import type { MdevSample } from '../../mdev/sample-parent.js';
-import { MBOCHS_TYPES, MbochsBudget, mbochsType } from './mbochs-defs.js';
-import { mbochsCreate } from './mbochs.js';
+import { VfioError } from '../../uapi/errno.js';
+import type { VfioDevice } from '../../vfio/vfio-device.js';
+import type { VfioDriverDescriptor } from '../descriptor.js';
+import { MBOCHS_TYPES, MbochsBudget, mbochsDropBudget, mbochsSetBudget, mbochsType } from './mbochs-defs.js';
+import { MbochsState, mbochsCreate, screenshot } from './mbochs.js';
 
 export interface MbochsDriverOptions {
   /** The memory all mbochs devices of the host share, in MB (module parameter). Default 256. */
@@ -19,11 +22,34 @@ export function mbochsMdevDriver(budget: MbochsBudget): MdevDriver {
     name: 'mbochs',
     getAvailable: (type: MdevType) => budget.availableInstances(mbochsType(type.sysfsName)),
     showDescription: (type: MdevType) => `virtual display, ${mbochsType(type.sysfsName).mbytes} MB video memory\n`,
-    create: (mdev, type) => mbochsCreate(mdev, mbochsType(type.sysfsName), budget),
+    create: (mdev) => mbochsCreate(mdev),
   });
 }
 
 /** mbochs_dev_init(): `/sys/devices/virtual/mbochs/mbochs` with types mbochs-small, -medium, -large. */
 export function mbochsRegister(host: Host, opts: MbochsDriverOptions = {}): MdevSample {
-  return mdevRegisterSample(host, 'mbochs', mbochsMdevDriver(new MbochsBudget(opts.maxMbytes)), MBOCHS_TYPES);
+  const budget = new MbochsBudget(opts.maxMbytes);
+  const sample = mdevRegisterSample(host, 'mbochs', mbochsMdevDriver(budget), MBOCHS_TYPES);
+  mbochsSetBudget(host, budget);
+  return {
+    ...sample,
+    unregister: async () => {
+      await sample.unregister();
+      // Balances mbochsSetBudget: every mbochs device is gone.
+      mbochsDropBudget(host);
+    },
+  };
 }
+
+/** The registry's entry for mbochs. */
+export const driver: VfioDriverDescriptor = Object.freeze({
+  name: 'mbochs',
+  bus: 'mdev',
+  summary: 'bochs dispi display 1234:1111 with an EDID region (samples/vfio-mdev/mbochs.c)',
+  guestHint: "the guest's bochs-drm driver binds 1234:1111; try: modprobe bochs, then look at /dev/dri/card*",
+  register: (host: Host) => mbochsRegister(host),
+  screenshot: (dev: VfioDevice) => {
+    if (!(dev instanceof MbochsState)) throw new VfioError('EINVAL', `${dev.name} is not an mbochs device`);
+    return screenshot(dev);
+  },
+});

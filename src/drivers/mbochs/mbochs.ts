@@ -2,7 +2,7 @@
 // sparse memfd the user may mmap), the MMIO BAR2 (EDID block, bochs dispi and QEMU extension registers) and a
 // GFX/EDID region through which the VMM sets the monitor's EDID.
 import { hostOf } from '../../base/device.js';
-import type { Device } from '../../base/device.js';
+import { MdevDevice } from '../../mdev/mdev-objects.js';
 import { close, ftruncate, memfdCreate, mmap, munmap } from '../../native/index.js';
 import { VfioError } from '../../uapi/errno.js';
 import { PCI_CLASS_DISPLAY_OTHER, PCI_COMMAND, PCI_COMMAND_IO, PCI_COMMAND_MEMORY } from '../../uapi/pci-regs.js';
@@ -26,6 +26,7 @@ import {
   MBOCHS_PCI_SUBVENDOR_ID,
   MBOCHS_PCI_VENDOR_ID,
 } from './mbochs-defs.js';
+import { mbochsBudgetOf, mbochsType } from './mbochs-defs.js';
 import type { MbochsBudget, MbochsType } from './mbochs-defs.js';
 import { MbochsEdid } from './mbochs-edid-regs.js';
 
@@ -64,9 +65,6 @@ export class MbochsState extends VfioPciEmuDevice {
     return e;
   }
 }
-
-/** What each allocation in progress is for (allocDevice cannot pass arguments to init). */
-const pendingCreate = new WeakMap<Device, { type: MbochsType; budget: MbochsBudget | null }>();
 
 function readLe(chunk: Uint8Array): number {
   let v = 0;
@@ -109,13 +107,14 @@ export function mbochsReset(dev: MbochsState): void {
 /** mbochs_init_dev(): memory from the budget (ENOSPC), VRAM memfd, config space, BARs and the EDID region. */
 function mbochsInit(dev: MbochsState): void {
   const parent = dev.dev;
-  const pending = parent === null ? undefined : pendingCreate.get(parent);
-  if (parent === null || pending === undefined) throw new VfioError('EINVAL', 'mbochs: allocate with mbochsCreate');
-  const { type, budget } = pending;
+  if (!(parent instanceof MdevDevice)) throw new VfioError('EINVAL', 'an mbochs drives an mdev');
+  // The type is mdev->type; the memory comes from the host's budget (the module's mbochs_avail_mbytes).
+  const type = mbochsType(parent.type.sysfsName);
+  const budget = mbochsBudgetOf(hostOf(parent));
   const undo: (() => void)[] = [];
   try {
-    budget?.take(type);
-    if (budget !== null) undo.push(() => budget.put(type));
+    budget.take(type);
+    undo.push(() => budget.put(type));
     const memsize = type.mbytes * MIB;
     const fd = memfdCreate(`mbochs-${type.sysfsName}`, memsize);
     undo.push(() => close(fd));
@@ -205,14 +204,9 @@ export const mbochsOps: VfioDeviceOps<MbochsState> = Object.freeze({
   closeDevice: mbochsCloseDevice,
 });
 
-/** vfio_alloc_device for mbochs: a device of `type` under `parent` (an mdev), memory from `budget`; not registered. */
-export function mbochsCreate(parent: Device, type: MbochsType, budget: MbochsBudget | null = null): MbochsState {
-  pendingCreate.set(parent, { type, budget });
-  try {
-    return allocDevice(MbochsState, parent, mbochsOps);
-  } finally {
-    pendingCreate.delete(parent);
-  }
+/** vfio_alloc_device for mbochs (mbochs_probe): a device for `mdev`, of its type, memory from the host's budget; not registered. */
+export function mbochsCreate(mdev: MdevDevice): MbochsState {
+  return allocDevice(MbochsState, mdev, mbochsOps);
 }
 
 /** The current dispi scanout as a PNG; ENODATA (with the reason) when the display shows nothing. */

@@ -1,12 +1,15 @@
-// mdpy's mdev driver and module init (mdpy.c mdpy_driver, mdpy_dev_init/exit): the core counts instances
-// (max_instances, default 4, EUSERS past it), each create is mdpyCreate of the mdev's type.
+// mdpy's mdev driver, module init and registry descriptor (mdpy.c mdpy_driver, mdpy_dev_init/exit): the core
+// counts instances (max_instances, default 4, EUSERS past it), each create is mdpyCreate of the new mdev.
 import type { Host } from '../../base/host.js';
 import type { MdevDriver, MdevType } from '../../mdev/mdev-objects.js';
 import { mdevVfioDriver } from '../../mdev/mdev-vfio.js';
 import { mdevRegisterSample } from '../../mdev/sample-parent.js';
 import type { MdevSample } from '../../mdev/sample-parent.js';
+import { VfioError } from '../../uapi/errno.js';
+import type { VfioDevice } from '../../vfio/vfio-device.js';
+import type { VfioDriverDescriptor } from '../descriptor.js';
 import { MDPY_MAX_DEVICES, MDPY_TYPES } from './mdpy-defs.js';
-import { mdpyCreate, mdpyType } from './mdpy.js';
+import { MdpyState, mdpyCreate, mdpyType, screenshot } from './mdpy.js';
 
 export interface MdpyDriverOptions {
   /** max_instances (the module's `count` parameter). Default 4. */
@@ -25,7 +28,7 @@ export function mdpyMdevDriver(opts: MdpyDriverOptions = {}): MdevDriver {
     name: 'mdpy',
     maxInstances: opts.maxDevices ?? MDPY_MAX_DEVICES,
     showDescription: mdpyShowDescription,
-    create: (mdev, type) => mdpyCreate(mdev, mdpyType(type.sysfsName)),
+    create: (mdev) => mdpyCreate(mdev),
   });
 }
 
@@ -33,3 +36,16 @@ export function mdpyMdevDriver(opts: MdpyDriverOptions = {}): MdevDriver {
 export function mdpyRegister(host: Host, opts: MdpyDriverOptions = {}): MdevSample {
   return mdevRegisterSample(host, 'mdpy', mdpyMdevDriver(opts), MDPY_TYPES);
 }
+
+/** The registry's entry for mdpy. */
+export const driver: VfioDriverDescriptor = Object.freeze({
+  name: 'mdpy',
+  bus: 'mdev',
+  summary: 'mediated framebuffer display 1b36:000f (samples/vfio-mdev/mdpy.c)',
+  guestHint: 'the guest sees a 1b36:000f display; the mdpy-fb sample driver binds it (try: cat /dev/urandom > /dev/fb1)',
+  register: (host: Host) => mdpyRegister(host),
+  screenshot: (dev: VfioDevice) => {
+    if (!(dev instanceof MdpyState)) throw new VfioError('EINVAL', `${dev.name} is not an mdpy device`);
+    return screenshot(dev);
+  },
+});

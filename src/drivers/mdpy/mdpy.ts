@@ -1,7 +1,7 @@
 // mdpy, the mediated framebuffer display (samples/vfio-mdev/mdpy.c) on pci-emu: a PCI display 1b36:000f whose
 // BAR0 is the framebuffer (a memfd the user may mmap) and whose vendor capability says format and size.
 import { hostOf } from '../../base/device.js';
-import type { Device } from '../../base/device.js';
+import { MdevDevice } from '../../mdev/mdev-objects.js';
 import { close, memfdCreate, mmap, munmap } from '../../native/index.js';
 import { VfioError, check } from '../../uapi/errno.js';
 import {
@@ -51,9 +51,6 @@ export class MdpyState extends VfioPciEmuDevice {
   }
 }
 
-/** The type each allocation in progress is for (allocDevice cannot pass arguments to init). */
-const pendingType = new WeakMap<Device, MdpyType>();
-
 const RW = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
 
 /** mdpy_reset(): the framebuffer shows a gray gradient from black (top) to white (bottom). */
@@ -75,11 +72,11 @@ function vendorCapPayload(type: MdpyType): Uint8Array {
   return payload;
 }
 
-/** mdpy_init_dev(): framebuffer memfd, config space, BAR0 (and its display-region alias), gradient. */
+/** mdpy_init_dev(): framebuffer memfd, config space, BAR0 (and its display-region alias), gradient; the type is mdev->type. */
 function mdpyInit(dev: MdpyState): void {
   const parent = dev.dev;
-  const type = parent === null ? undefined : pendingType.get(parent);
-  if (parent === null || type === undefined) throw new VfioError('EINVAL', 'mdpy: allocate with mdpyCreate');
+  if (!(parent instanceof MdevDevice)) throw new VfioError('EINVAL', 'an mdpy drives an mdev');
+  const type = mdpyType(parent.type.sysfsName);
   const fbsize = mdpyFbSize(type);
   const fd = memfdCreate(`mdpy-${type.sysfsName}`, fbsize);
   try {
@@ -182,14 +179,9 @@ export function mdpyType(name: string): MdpyType {
   return t;
 }
 
-/** vfio_alloc_device for mdpy: an mdpy of `type` under `parent` (an mdev), with one reference; not registered. */
-export function mdpyCreate(parent: Device, type: MdpyType): MdpyState {
-  pendingType.set(parent, type);
-  try {
-    return allocDevice(MdpyState, parent, mdpyOps);
-  } finally {
-    pendingType.delete(parent);
-  }
+/** vfio_alloc_device for mdpy (mdpy_probe): an mdpy for `mdev`, of its type, with one reference; not registered. */
+export function mdpyCreate(mdev: MdevDevice): MdpyState {
+  return allocDevice(MdpyState, mdev, mdpyOps);
 }
 
 /** The current framebuffer as a PNG: what a VMM's display of this device shows. */

@@ -6,8 +6,12 @@ import type { Logger } from '../../base/log.js';
 import { VfioError } from '../../uapi/errno.js';
 import type { UartBackend } from '../../hw/uart16550.js';
 
-/** Where one port's line goes. */
-export type MttyBackendSpec = 'loopback' | 'stdio' | { readonly unix: string } | { readonly tcp: number };
+/** Where one port's line goes (the serve config's `"loopback"`, `"stdio"`, `{"unix": PATH}`, `{"tcp": PORT}`). */
+export type MttyBackendSpec =
+  | { readonly kind: 'loopback' }
+  | { readonly kind: 'stdio' }
+  | { readonly kind: 'unix'; readonly path: string }
+  | { readonly kind: 'tcp'; readonly port: number };
 
 /** A port's host side: it owns its sockets and closes them in close(). */
 export interface MttyHostBackend {
@@ -138,9 +142,15 @@ class StdioBackend implements MttyHostBackend {
 
 /** Creates the backend `spec` names. Servers start listening at once (see `ready`). */
 export function createUartBackend(spec: MttyBackendSpec, log: Logger): MttyHostBackend {
-  if (spec === 'loopback') return loopback;
-  if (spec === 'stdio') return new StdioBackend();
-  if ('unix' in spec) return new ServerBackend({ path: spec.unix }, log);
-  if (!Number.isInteger(spec.tcp) || spec.tcp < 0 || spec.tcp > 0xffff) throw new VfioError('EINVAL', `TCP port ${spec.tcp}`);
-  return new ServerBackend({ port: spec.tcp, host: '127.0.0.1' }, log);
+  switch (spec.kind) {
+    case 'loopback':
+      return loopback;
+    case 'stdio':
+      return new StdioBackend();
+    case 'unix':
+      return new ServerBackend({ path: spec.path }, log);
+    case 'tcp':
+      if (!Number.isInteger(spec.port) || spec.port < 0 || spec.port > 0xffff) throw new VfioError('EINVAL', `TCP port ${spec.port}`);
+      return new ServerBackend({ port: spec.port, host: '127.0.0.1' }, log);
+  }
 }

@@ -1,8 +1,10 @@
-// The mtty driver's public surface: create/remove for the mdev framework, types and budget, backends.
+// The mtty driver's public surface: its registry descriptor, probe/remove, types and budget, params, backends.
+export { driver, mttyMdevDriver, mttyRegister } from './mtty-driver.js';
 export { MttyState, mttyCreate, mttyRemove, mttyOps, MTTY_STATE_VERSION } from './mtty.js';
-export type { MttyOptions } from './mtty.js';
 export { MTTY_TYPES, MTTY_MAX_PORTS, mttyType, mttyAvailablePorts, mttyAvailableInstances } from './mtty-types.js';
 export type { MttyType, MttyTypeName } from './mtty-types.js';
+export { mttyParamsSchema, MTTY_MAX_PORTS_PER_DEVICE } from './mtty-params.js';
+export type { MttyParams } from './mtty-params.js';
 export { createUartBackend } from './backends.js';
 export type { MttyBackendSpec, MttyHostBackend } from './backends.js';
 export { MTTY_VENDOR_ID, MTTY_DEVICE_ID, MTTY_IO_BAR_SIZE } from './mtty-config.js';

@@ -14,7 +14,7 @@ async function until(cond: () => boolean): Promise<void> {
 }
 
 test('TCP backend on 127.0.0.1: host bytes reach RX, guest TX reaches the client; one client at a time; closed on remove', async (t) => {
-  const m = openMtty('1', { backends: [{ tcp: 0 }] });
+  const m = openMtty('1', { ports: [{ kind: 'tcp', port: 0 }] });
   let removed = false;
   t.after(async () => {
     if (!removed) await m.done();
@@ -58,7 +58,7 @@ test('UNIX socket backend: the socket file exists while the device does', async 
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'mtty-'));
   const path = join(dir, 'port0.sock');
-  const m = openMtty('1', { backends: [{ unix: path }] });
+  const m = openMtty('1', { ports: [{ kind: 'unix', path }] });
   await m.dev.backends[0]?.ready;
   assert.equal(existsSync(path), true);
   const c = connect(path);

@@ -1,6 +1,5 @@
 // The mtty mdev sample on the new life cycle: a virtual PCI serial card with one or two 16550A UARTs in I/O BARs,
 // INTx and MSI, a shared port budget and migration v2 (samples/vfio-mdev/mtty.c).
-import type { Device } from '../../base/device.js';
 import { hostOf } from '../../base/device.js';
 import type { Logger } from '../../base/log.js';
 import { VfioError, check } from '../../uapi/errno.js';
@@ -14,19 +13,16 @@ import { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion } from '../../emu/pci-emu
 import { pciEmuCloseDevice, pciEmuOps, pciEmuReset } from '../../emu/pci-emu-ops.js';
 import { pciEmuMigrationInit, pciEmuMigrationOps } from '../../emu/migration-arcs.js';
 import { createUartBackend } from './backends.js';
-import type { MttyBackendSpec, MttyHostBackend } from './backends.js';
+import type { MttyHostBackend } from './backends.js';
+import { MdevDevice } from '../../mdev/mdev-objects.js';
+import { parseParams } from '../params.js';
+import { mttyParamsSchema } from './mtty-params.js';
 import { mttyPciSetup, MTTY_IO_BAR_SIZE } from './mtty-config.js';
 import { mttyPutPorts, mttyTakePorts, mttyType } from './mtty-types.js';
-import type { MttyType, MttyTypeName } from './mtty-types.js';
 import { Uart16550 } from '../../hw/uart16550.js';
 
 /** The version of mtty's migration record. */
 export const MTTY_STATE_VERSION = 1;
-
-export interface MttyOptions {
-  /** One backend per port; missing entries are loopback. Backends live from init to release. */
-  readonly backends?: readonly MttyBackendSpec[];
-}
 
 /** An mtty device: the driver state IS the VFIO device. */
 export class MttyState extends VfioPciEmuDevice {
@@ -40,15 +36,14 @@ export class MttyState extends VfioPciEmuDevice {
   }
 }
 
-/** What mttyCreate hands to init (the kernel's init finds the type through mdev->type). */
-const pendingCreate = new WeakMap<Device, { type: MttyType; opts: MttyOptions }>();
-
+/** mtty_init_dev(): the type (mdev->type) and port backends (the mdev's params) come from the mdev it drives. */
 function mttyInit(dev: MttyState): void {
-  const parent = dev.dev;
-  const args = parent === null ? undefined : pendingCreate.get(parent);
-  if (args === undefined) throw new VfioError('EINVAL', 'mtty devices are created with mttyCreate');
-  const host = hostOf(parent ?? dev);
-  const n = args.type.nrPorts;
+  const mdev = dev.dev;
+  if (!(mdev instanceof MdevDevice)) throw new VfioError('EINVAL', 'an mtty drives an mdev');
+  const type = mttyType(mdev.type.sysfsName);
+  const params = parseParams(mttyParamsSchema, mdev.params, 'mtty');
+  const host = hostOf(mdev);
+  const n = type.nrPorts;
   mttyTakePorts(host, n);
   const undo: (() => void)[] = [() => mttyPutPorts(host, n)];
   try {
@@ -71,7 +66,7 @@ function mttyInit(dev: MttyState): void {
     }
     const log: Logger = host.logger;
     for (let i = 0; i < n; i++) {
-      const backend = createUartBackend(args.opts.backends?.[i] ?? 'loopback', log);
+      const backend = createUartBackend(params.ports?.[i] ?? { kind: 'loopback' }, log);
       dev.backends.push(backend);
       undo.push(() => backend.close());
       const uart = dev.ports[i];
@@ -135,17 +130,11 @@ export const mttyOps: VfioDeviceOps<MttyState> = Object.freeze({
 });
 
 /**
- * mtty_probe for the mdev framework: allocates an mtty of `type` ('1' or '2' ports) under `parent` and registers it
- * (an emulated-IOMMU device). ENOSPC when the host's port budget is short. Remove with mttyRemove.
+ * mtty_probe: allocates the mtty for `mdev` (its type says how many ports, its params which backends) and
+ * registers it (an emulated-IOMMU device). ENOSPC when the host's port budget is short. Remove with mttyRemove.
  */
-export function mttyCreate(parent: Device, type: MttyTypeName, opts: MttyOptions = {}): MttyState {
-  pendingCreate.set(parent, { type: mttyType(type), opts });
-  let dev: MttyState;
-  try {
-    dev = allocDevice(MttyState, parent, mttyOps);
-  } finally {
-    pendingCreate.delete(parent);
-  }
+export function mttyCreate(mdev: MdevDevice): MttyState {
+  const dev = allocDevice(MttyState, mdev, mttyOps);
   try {
     registerEmulatedIommuDev(dev);
   } catch (err) {
