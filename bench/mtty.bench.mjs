@@ -1,20 +1,16 @@
 // mtty region reads per second through the core's device-file API: a 4-byte read of BAR0 at offset 4 (MCR, LSR,
 // MSR, SCR: the LSR poll an 8250 driver does), and a 1-byte LSR read. One JSON line per figure.
-import { Host } from '../dist-test/base/host.js';
-import { Device, deviceRegister } from '../dist-test/base/device.js';
 import { openDeviceFile, deviceFileRead, deviceFileRelease } from '../dist-test/vfio/index.js';
-import { mttyCreate, mttyRemove } from '../dist-test/drivers/mtty/index.js';
+import { mdevRemove } from '../dist-test/mdev/index.js';
+import { mttyTestHost } from '../dist-test/drivers/mtty/mtty.test-kit.js';
 
 function emit(bench, unit, value, extra = {}) {
   console.log(JSON.stringify({ bench, unit, value: Math.round(value), ...extra }));
 }
 
-const host = new Host();
-const parent = new Device();
-parent.name = 'mtty-bench';
-parent.release = () => {};
-deviceRegister(parent, host);
-const dev = mttyCreate(parent, '2');
+// A two-port mtty made as the kernel makes one: an mdev of type mtty-2, probed by the mtty driver.
+const th = mttyTestHost();
+const { mdev, dev } = th.create('2');
 const df = openDeviceFile(dev);
 
 function rate(len, pos, seconds = 1) {
@@ -33,4 +29,5 @@ function rate(len, pos, seconds = 1) {
 emit('mtty.region_read.bar0_4byte_at_lsr_dword', 'ops/s', rate(4, 4), { offset: 4, size: 4 });
 emit('mtty.region_read.bar0_lsr_1byte', 'ops/s', rate(1, 5), { offset: 5, size: 1 });
 deviceFileRelease(df);
-await mttyRemove(dev);
+await mdevRemove(mdev);
+await th.unload();
