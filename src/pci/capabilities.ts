@@ -4,6 +4,7 @@ import { check } from '../uapi/errno.js';
 import {
   PCI_CAPABILITY_LIST,
   PCI_CAP_EXP_ENDPOINT_SIZEOF_V2,
+  PCI_CAP_ID_AF,
   PCI_CAP_ID_EXP,
   PCI_CAP_ID_MSI,
   PCI_CAP_ID_MSIX,
@@ -202,6 +203,15 @@ export class PciCapabilityBuilder {
     this.config.setByte(at + PCI_CAP_VNDR_LEN, length);
     this.config.setBytes(at + 3, payload);
     if (writable !== undefined) this.config.wmask.set(writable, at + 3);
+    return at;
+  }
+
+  /** Advanced Features (conventional PCI FLR): Transactions Pending and FLR capable; the FLR bit is writable. */
+  addAf(): number {
+    const at = this.alloc(PCI_CAP_ID_AF, 8);
+    this.config.setByte(at + 2, 6);
+    this.config.setByte(at + 3, 0x03);
+    this.config.setWritable(at + 4, 1, 0x01);
     return at;
   }
 
