@@ -11,7 +11,7 @@ import type { ErrnoName } from '../uapi/errno.js';
 import { mdevBus, mdevDriverOf, mdevPendingRemoval } from './mdev-bus.js';
 import { MdevDevice, mdevHostState } from './mdev-objects.js';
 import type { MdevType } from './mdev-objects.js';
-import { kstrtoul } from './kstrtoul.js';
+import { kstrtoul } from '../base/kstrtox.js';
 import { parseMdevUuid } from './uuid.js';
 
 /** The errno of a create when a maxInstances parent has no instance left: EUSERS, as mdev_device_create. */

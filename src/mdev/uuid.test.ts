@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VfioError } from '../uapi/errno.js';
 import { parseMdevUuid, uuidIsValid } from './uuid.js';
-import { kstrtoul } from './kstrtoul.js';
+import { kstrtoul } from '../base/kstrtox.js';
 
 test('parseMdevUuid: 36 or 37 characters, hex with hyphens at 8/13/18/23, lower-cased', () => {
   const u = 'A1B2C3D4-E5F6-4789-8ABC-DEF012345678';

@@ -23,7 +23,7 @@ import { pciBusAddDevice, pciDeviceAdd, pciScanDevice } from './probe.js';
 import { pciAssignResources } from './resources.js';
 import { pciRemoveAttrs, pciStopAndRemoveBusDevice } from './remove.js';
 import { pciAttr } from './pci-sysfs.js';
-import { kstrtoul } from './kstrto.js';
+import { kstrtoulMax } from '../../base/kstrtox.js';
 
 /** struct pci_sriov. */
 export class PciSriov implements PciSriovState {
@@ -185,7 +185,7 @@ const sriovAttrs: SysfsAttrTable<Device> = Object.freeze({
     (p, value) => {
       let n: number;
       try {
-        n = kstrtoul(value, 0xffff);
+        n = kstrtoulMax(value, 0xffff);
       } catch {
         throw new VfioError('EINVAL', 'sriov_numvfs takes a u16');
       }
@@ -200,7 +200,7 @@ const sriovAttrs: SysfsAttrTable<Device> = Object.freeze({
   sriov_drivers_autoprobe: pciAttr(
     (p) => `${sriovAutoprobe.get(p) === false ? 0 : 1}\n`,
     (p, value) => {
-      sriovAutoprobe.set(p, kstrtoul(value) !== 0);
+      sriovAutoprobe.set(p, kstrtoulMax(value) !== 0);
     },
   ),
 });

@@ -10,7 +10,7 @@ import { pciPendingRemoval } from './pci-bus-type.js';
 import type { PciDev } from './pci-dev.js';
 import { pciWriteOnlyAttr } from './pci-sysfs.js';
 import { pciDestroySlot } from './slot.js';
-import { kstrtoul } from './kstrto.js';
+import { kstrtoulMax } from '../../base/kstrtox.js';
 
 const removals = new WeakMap<PciDev, Promise<void>>();
 
@@ -62,7 +62,7 @@ export function pciWaitRemoved(pdev: PciDev): Promise<void> {
 /** remove_store(): any non-zero number removes the function (the removal finishes asynchronously). */
 export const pciRemoveAttrs: SysfsAttrTable<Device> = Object.freeze({
   remove: pciWriteOnlyAttr((pdev, value) => {
-    if (kstrtoul(value) === 0) return;
+    if (kstrtoulMax(value) === 0) return;
     pciStopAndRemoveBusDevice(pdev).catch((err: unknown) => {
       hostOf(pdev).logger.error({ device: pdev.bdf, err: String(err) }, 'pci remove failed');
     });

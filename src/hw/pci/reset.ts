@@ -10,7 +10,7 @@ import { pciReadConfig, pciWriteConfig } from './pci-dev.js';
 import type { PciBus, PciDev, PciSlot } from './pci-dev.js';
 import { pciDevRestore, pciDevSaveAndDisable } from './pci-state.js';
 import type { PciSavedState } from './pci-state.js';
-import { kstrtoul } from './kstrto.js';
+import { kstrtoulMax } from '../../base/kstrtox.js';
 import { pciAttr, pciWriteOnlyAttr } from './pci-sysfs.js';
 
 /** A reset method: with `probe`, only says whether it would work; throws ENOTTY when it cannot. */
@@ -247,7 +247,7 @@ function resetMethodStore(pdev: PciDev, value: string): void {
 /** `reset` and `reset_method`: present only on functions with a reset method at enumeration. */
 export const pciResetAttrs: SysfsAttrTable<Device> = Object.freeze({
   reset: pciWriteOnlyAttr((pdev, value) => {
-    if (kstrtoul(value) !== 1) throw new VfioError('EINVAL', 'write 1 to reset');
+    if (kstrtoulMax(value) !== 1) throw new VfioError('EINVAL', 'write 1 to reset');
     pciResetFunction(pdev);
   }),
   reset_method: pciAttr((pdev) => `${pdev.resetMethods.join(' ')}\n`, resetMethodStore),

@@ -1,4 +1,5 @@
-// kstrtoul(s, 0) (lib/kstrtox.c): the number parsing sysfs stores use; one trailing newline is allowed.
+// kstrtoul(s, 0) (lib/kstrtox.c): the number parsing sysfs stores use (mdev remove, PCI reset, sriov_numvfs);
+// one trailing newline is allowed.
 import { VfioError } from '../uapi/errno.js';
 
 /** Parses like kstrtoul with base 0 (0x hex, leading 0 octal, else decimal): EINVAL if malformed, ERANGE past 64 bits. */
@@ -19,4 +20,11 @@ export function kstrtoul(text: string): bigint {
   for (const c of s) v = v * BigInt(base) + BigInt(parseInt(c, base));
   if (v > 0xffff_ffff_ffff_ffffn) throw new VfioError('ERANGE', 'number out of range');
   return v;
+}
+
+/** kstrtoul for a store whose value must fit `max` (kstrtou16 and friends): ERANGE above it. */
+export function kstrtoulMax(text: string, max = Number.MAX_SAFE_INTEGER): number {
+  const v = kstrtoul(text);
+  if (v > BigInt(max)) throw new VfioError('ERANGE', `${text.trim().slice(0, 32)} is out of range`);
+  return Number(v);
 }
