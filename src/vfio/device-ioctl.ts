@@ -12,6 +12,7 @@ import {
 } from '../uapi/ioctl.js';
 import type { VfioDeviceFile } from './device-file.js';
 import { deviceFileCheckAccess, deviceFileMmap, deviceFileRead, deviceFileRelease, deviceFileWrite } from './device-file.js';
+import type { VfioDevice } from './vfio-device.js';
 import { opsOf } from './vfio-device.js';
 import type { IoctlArg, VfioFdTable } from './vfio-file.js';
 import { VfioFile } from './vfio-file.js';
@@ -66,6 +67,11 @@ export class VfioDeviceFdFile extends VfioFile {
 
   override mmap(pos: number, length: number, writable: boolean): { fd: number; offset: number } {
     return deviceFileMmap(this.df, pos, length, writable);
+  }
+
+  /** vfio_file_has_dev() on a device file: it owns its own device. */
+  override hasDev(device: VfioDevice): boolean {
+    return this.df.device === device;
   }
 
   /** vfio_device_fops_release(): closes the device (unbinding a cdev's iommufd), then lets go of the group file. */

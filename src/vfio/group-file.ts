@@ -207,6 +207,11 @@ export class VfioGroupFile extends VfioFile {
     return table.fdInstall(new VfioDeviceFdFile(df, this.get()));
   }
 
+  /** vfio_group_has_dev(): the group file owns the devices of its group. */
+  override hasDev(device: VfioDevice): boolean {
+    return device.group === this.group;
+  }
+
   /** vfio_group_fops_release(): detaches the container; device fds kept the file until they closed. */
   protected release(): void {
     this.group.iommu?.release?.();
