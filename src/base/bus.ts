@@ -1,9 +1,9 @@
 // struct bus_type (drivers/base/bus.c): `/sys/bus/<name>/{devices,drivers}`, membership and matching.
+// Binding (probe, release) is dd.ts, above this file: device_add/device_del in device.ts call both in turn.
 import type { Host } from './host.js';
 import type { Device } from './device.js';
 import type { Driver } from './driver.js';
 import type { SysfsAttrTable, SysfsDir, SysfsLink } from './sysfs.js';
-import { deviceAttach, deviceReleaseDriver } from './dd.js';
 import { VfioError } from '../uapi/errno.js';
 
 export interface BusOps {
@@ -58,21 +58,25 @@ export function busMatch(dev: Device, drv: Driver): boolean {
   return drv.bus.ops.match(dev, drv);
 }
 
-/** bus_add_device() + bus_probe_device(). */
-export function busAddDevice(dev: Device): void {
+/** bus_add_device(): joins the bus (the caller probes for a driver next). Returns whether it joined. */
+export function busAddDevice(dev: Device): boolean {
   const bus = dev.bus;
-  if (bus === null || dev.kobj === null) return;
+  if (bus === null || dev.kobj === null) return false;
   bus.host.sysfs.addAttrs(dev.kobj, busDeviceAttrs);
   bus.links.set(dev, bus.host.sysfs.symlink(bus.devicesDir, dev.name, dev.kobj));
   bus.devices.add(dev);
-  deviceAttach(dev);
+  return true;
 }
 
-/** bus_remove_device(): unbinds the driver, then leaves the bus. */
+/** Whether `dev` is a member of its bus (added and not yet removed). */
+export function busHasDevice(dev: Device): boolean {
+  return dev.bus !== null && dev.bus.devices.has(dev);
+}
+
+/** bus_remove_device(): leaves the bus; the caller released the driver first. */
 export function busRemoveDevice(dev: Device): void {
   const bus = dev.bus;
   if (bus === null || !bus.devices.has(dev)) return;
-  deviceReleaseDriver(dev);
   bus.devices.delete(dev);
   const link = bus.links.get(dev);
   if (link) bus.host.sysfs.remove(link);

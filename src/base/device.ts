@@ -7,7 +7,8 @@ import type { Bus } from './bus.js';
 import type { Driver } from './driver.js';
 import type { DeviceClass } from './class.js';
 import type { IommuGroup } from './iommu-group.js';
-import { busAddDevice, busRemoveDevice } from './bus.js';
+import { busAddDevice, busHasDevice, busRemoveDevice } from './bus.js';
+import { deviceAttach, deviceReleaseDriver } from './dd.js';
 import { sanitizer } from '../sanitizer/sanitizer.js';
 import { VfioError } from '../uapi/errno.js';
 
@@ -109,7 +110,8 @@ export function deviceAdd(dev: Device): void {
     done = 2;
     if (dev.class !== null) dev.classLink = host.sysfs.symlink(dev.class.dir, dev.name, kobj);
     done = 3;
-    if (dev.bus !== null) busAddDevice(dev);
+    // bus_add_device(), then bus_probe_device(): a matching driver may bind.
+    if (busAddDevice(dev)) deviceAttach(dev);
   } catch (err) {
     if (done >= 3 && dev.classLink !== null) {
       host.sysfs.remove(dev.classLink);
@@ -130,7 +132,11 @@ export function deviceDel(dev: Device): void {
   const host = hostOf(dev);
   const kobj = dev.kobj;
   if (kobj === null) return;
-  if (dev.bus !== null) busRemoveDevice(dev);
+  if (busHasDevice(dev)) {
+    // bus_remove_device(): unbind the driver, then leave the bus.
+    deviceReleaseDriver(dev);
+    busRemoveDevice(dev);
+  }
   if (dev.classLink !== null) {
     host.sysfs.remove(dev.classLink);
     dev.classLink = null;

@@ -1,6 +1,5 @@
-// FdWatcher: readiness callbacks for one fd on Node's event loop (src/native/fd-watcher.cc, libuv uv_poll_t).
-
-import { binding } from './binding.js';
+// FdWatcher's types: readiness callbacks for one fd on Node's event loop (src/native/fd-watcher.cc, libuv uv_poll_t).
+// Types only, so that binding.ts can declare the addon's surface with them; index.ts exports the constructor.
 
 /**
  * Called on readiness with the ready POLL* bits (POLLIN, POLLOUT, POLLRDHUP, POLLPRI) and `error`
@@ -33,6 +32,3 @@ export interface FdWatcherConstructor {
   new (fd: number, callback: FdWatcherCallback): FdWatcher;
   readonly prototype: FdWatcher;
 }
-
-/** `new FdWatcher(fd, (events, error) => ...)`: see the interface of the same name. */
-export const FdWatcher: FdWatcherConstructor = binding.FdWatcher;

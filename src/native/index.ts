@@ -7,9 +7,10 @@
 // Wrong argument types throw TypeError/RangeError (bugs, not system errors).
 
 import { binding, type NativeBinding } from './binding.js';
+import type { FdWatcher as FdWatcherInstance, FdWatcherConstructor } from './fd-watcher.js';
 
 export { NativeError } from './native-error.js';
-export { FdWatcher, type FdWatcherCallback, type FdWatcherConstructor } from './fd-watcher.js';
+export type { FdWatcherCallback, FdWatcherConstructor } from './fd-watcher.js';
 export type { NativeBinding } from './binding.js';
 
 // poll(2) bits for pollWait and FdWatcher.
@@ -151,3 +152,8 @@ export const munmap: (ab: ArrayBuffer) => void = binding.munmap;
 
 /** An empty native call: the floor under every figure above (for benchmarks). */
 export const noop: () => void = binding.noop;
+
+/** Readiness of one fd on Node's event loop: see the interface in fd-watcher.ts. */
+export type FdWatcher = FdWatcherInstance;
+/** `new FdWatcher(fd, (events, error) => ...)`. */
+export const FdWatcher: FdWatcherConstructor = binding.FdWatcher;

@@ -6,6 +6,7 @@ import type { DeviceClass } from '../base/class.js';
 import type { IommuGroup } from '../base/iommu-group.js';
 import type { VfioDeviceSet } from './device-set.js';
 import type { VfioGroup } from './group.js';
+import type { VfioDevice } from './vfio-device.js';
 
 /** MINORMASK: the highest device index (the minor number space). */
 export const VFIO_MAX_DEVICES = (1 << 20) - 1;
@@ -45,4 +46,11 @@ export function vfioCore(host: Host): VfioCoreState {
 /** Tunes the core of one host (e.g. a short request interval in tests). */
 export function vfioConfigure(host: Host, opts: Partial<VfioCoreOptions>): void {
   Object.assign(vfioCore(host).options, opts);
+}
+
+/** The VFIO core a device belongs to (set at init); using a device that never initialized is a bug. */
+export function coreOf(device: VfioDevice): VfioCoreState {
+  const core = device.core;
+  if (core === null) throw new Error(`${device.index >= 0 ? `vfio${device.index}` : 'vfio?'} is not initialized`);
+  return core;
 }

@@ -1,6 +1,7 @@
 // struct vfio_device_file and the device fd's open/close (vfio_main.c vfio_df_open/vfio_df_close,
 // vfio_device_fops_release): a file holds a registration reference; the first open of the device runs
-// ops.openDevice under the device set lock, the last close runs ops.closeDevice.
+// ops.openDevice under the device set lock, the last close runs ops.closeDevice. The fd object that holds
+// a VfioDeviceFile (the struct file with vfio_device_fops) is VfioDeviceFops in device-fops.ts.
 import { hostOf } from '../base/device.js';
 import { sanitizer } from '../sanitizer/sanitizer.js';
 import { VfioError } from '../uapi/errno.js';
@@ -16,6 +17,7 @@ export interface DeviceFileBinding {
   unuse(device: VfioDevice): void;
 }
 
+/** struct vfio_device_file: the binding of one open of a device to its device (the device fd's private data). */
 export class VfioDeviceFile {
   /** Set once the device is open through this file (group open, or cdev bind). */
   accessGranted = false;

@@ -1,9 +1,10 @@
 // struct vfio_device_set (vfio_main.c vfio_assign_device_set): devices that must be reset together share
-// one set, one lock and one summed open count.
+// one set, one lock and one summed open count. A set holds its devices by type only: the life cycle
+// (vfio-device.ts) leaves the set, never the other way round.
 import { Mutex } from '../base/mutex.js';
 import { VfioError } from '../uapi/errno.js';
 import type { VfioDevice } from './vfio-device.js';
-import { coreOf } from './vfio-device.js';
+import { coreOf } from './core-state.js';
 
 export class VfioDeviceSet {
   readonly lock: Mutex;

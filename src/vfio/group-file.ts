@@ -21,7 +21,7 @@ import type { VfioDevice } from './vfio-device.js';
 import { opsOf } from './vfio-device.js';
 import type { IoctlArg, VfioFdTable } from './vfio-file.js';
 import { VfioFile, userBuffer, userView } from './vfio-file.js';
-import { VfioDeviceFdFile } from './device-ioctl.js';
+import { VfioDeviceFops } from './device-fops.js';
 import { IommufdFile } from './iommufd-file.js';
 
 /** strndup_user()'s limit on the device name. */
@@ -204,7 +204,12 @@ export class VfioGroupFile extends VfioFile {
       devicePutRegistration(device);
     }
     // The device fd keeps this group file open (vfio_group_use_container's get_file).
-    return table.fdInstall(new VfioDeviceFdFile(df, this.get()));
+    return table.fdInstall(new VfioDeviceFops(df, this.get()));
+  }
+
+  /** vfio_group_has_dev(): the group file owns the devices of its group. */
+  override hasDev(device: VfioDevice): boolean {
+    return device.group === this.group;
   }
 
   /** vfio_group_fops_release(): detaches the container; device fds kept the file until they closed. */

@@ -11,8 +11,9 @@ import {
 } from '../base/iommu-group.js';
 import { VfioError } from '../uapi/errno.js';
 import type { VfioCoreState } from './core-state.js';
+import { coreOf } from './core-state.js';
 import type { VfioDevice } from './vfio-device.js';
-import { coreOf, opsOf } from './vfio-device.js';
+import { opsOf } from './vfio-device.js';
 import { deviceTryGetRegistration } from './registration-count.js';
 
 /** enum vfio_group_type. */

@@ -17,11 +17,9 @@ import {
 } from '../uapi/reset-info.js';
 import type { VfioPciDependentDevice } from '../uapi/reset-info.js';
 import type { VfioDevice } from './vfio-device.js';
-import type { IoctlArg, VfioFdTable } from './vfio-file.js';
-import { copyToUser, userBuffer, userView } from './vfio-file.js';
+import type { IoctlArg, VfioFdTable, VfioFile } from './vfio-file.js';
+import { copyToUser, userBuffer, userView, vfioFileIsValid } from './vfio-file.js';
 import { vfioDeviceCdevOpened, vfioIommufdDeviceIctx, vfioIommufdGetDevId } from './cdev-bind.js';
-import { VfioGroupFile } from './group-file.js';
-import { VfioDeviceFdFile } from './device-ioctl.js';
 
 /** A PCI function's address: pci_domain_nr, bus number, devfn. */
 export interface PciFunctionAddress {
@@ -139,14 +137,14 @@ export function vfioPciIoctlPciHotReset(device: VfioDevice, table: VfioFdTable, 
   if (count !== 0) {
     if (count > scope.length) throw new VfioError('EINVAL', `${count} fds for ${scope.length} devices`);
     userBuffer(buf, VFIO_PCI_HOT_RESET_SIZEOF + count * 4, 'vfio_pci_hot_reset group_fds');
-    const files: (VfioGroupFile | VfioDeviceFdFile)[] = [];
+    const files: VfioFile[] = [];
     for (let i = 0; i < count; i++) {
       const file = table.fget(dv.getInt32(VFIO_PCI_HOT_RESET_SIZEOF + i * 4, true));
-      if (!(file instanceof VfioGroupFile || file instanceof VfioDeviceFdFile)) throw new VfioError('EINVAL', 'not a VFIO group or device fd');
+      if (!vfioFileIsValid(file)) throw new VfioError('EINVAL', 'not a VFIO group or device fd');
       files.push(file);
     }
-    // vfio_dev_in_groups() / vfio_file_has_dev().
-    owns = (d) => files.some((f) => (f instanceof VfioGroupFile ? f.group === d.group : f.df.device === d));
+    // vfio_dev_in_groups(): some file given owns the device.
+    owns = (d) => files.some((f) => f.hasDev(d));
   } else {
     const ictx = vfioIommufdDeviceIctx(device);
     if (ictx === null) throw new Error('cdev-opened device without an iommufd');

@@ -32,7 +32,7 @@ export { VfioFile } from './vfio-file.js';
 export type { IoctlArg, VfioFdTable } from './vfio-file.js';
 export { VfioContainer, VfioContainerFile } from './container.js';
 export { VfioGroupFile } from './group-file.js';
-export { VfioDeviceFdFile } from './device-ioctl.js';
+export { VfioDeviceFops } from './device-fops.js';
 export { VfioMigDataFile } from './mig-data-file.js';
 export { IommufdFile } from './iommufd-file.js';
 export { vfioDeviceCdevOpened } from './cdev-bind.js';

@@ -10,7 +10,8 @@ import type { VfioGroupType } from './group.js';
 import { cdevAdd, cdevDel } from './cdev.js';
 import { devicePutRegistration } from './registration-count.js';
 import type { VfioDevice } from './vfio-device.js';
-import { coreOf, deviceLabel, opsOf, publishStep } from './vfio-device.js';
+import { deviceLabel, opsOf, publishStep } from './vfio-device.js';
+import { coreOf } from './core-state.js';
 import { migCheckFlags } from './migration-fsm.js';
 
 export { deviceTryGetRegistration, devicePutRegistration } from './registration-count.js';

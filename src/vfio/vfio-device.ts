@@ -13,7 +13,7 @@ import { releaseDeviceSet } from './device-set.js';
 import type { VfioGroup } from './group.js';
 import type { VfioDmaAccess } from './dma-access.js';
 import type { DeviceFileBinding } from './device-file.js';
-import { vfioCore } from './core-state.js';
+import { coreOf, vfioCore } from './core-state.js';
 import type { VfioCoreState } from './core-state.js';
 import { lifecycleChannels } from './events.js';
 import type { LifecycleEvent, LifecycleStep } from './events.js';
@@ -79,13 +79,6 @@ export function publishStep(step: LifecycleStep, device: VfioDevice, value?: num
 /** `vfioN` once indexed. */
 export function deviceLabel(device: VfioDevice): string {
   return device.index >= 0 ? `vfio${device.index}` : 'vfio?';
-}
-
-/** The VFIO core a device belongs to; using a device that never initialized is a bug. */
-export function coreOf(device: VfioDevice): VfioCoreState {
-  const core = device.core;
-  if (core === null) throw new Error(`${deviceLabel(device)} is not initialized`);
-  return core;
 }
 
 /** The device's ops; a device without ops was never initialized (a bug). */

@@ -5,6 +5,7 @@ import { sanitizer } from '../sanitizer/sanitizer.js';
 import { VfioError } from '../uapi/errno.js';
 import type { VfioFdKind } from '../uapi/ioctl.js';
 import type { UserAddressSpace } from './dma-space.js';
+import type { VfioDevice } from './vfio-device.js';
 
 /** An ioctl's argument: the user's struct buffer (updated in place), an integer, or nothing. */
 export type IoctlArg = Uint8Array | number | undefined;
@@ -64,6 +65,19 @@ export abstract class VfioFile {
   mmap(_pos: number, _length: number, _writable: boolean): { fd: number; offset: number } {
     throw new VfioError('ENODEV', `${this.kind} file cannot be mapped`);
   }
+
+  /**
+   * vfio_file_has_dev(): whether holding this file proves ownership of `device` (PCI hot reset asks). A group file
+   * owns the devices of its group, a device file its device; other files own nothing.
+   */
+  hasDev(_device: VfioDevice): boolean {
+    return false;
+  }
+}
+
+/** vfio_file_is_valid(): a VFIO group or device file (the kernel compares f_op; here the file's kind says it). */
+export function vfioFileIsValid(file: VfioFile): boolean {
+  return file.kind === 'group' || file.kind === 'device';
 }
 
 /**

@@ -1,4 +1,4 @@
-// Device fd dispatch (vfio_device_fops_unl_ioctl): ops.ioctl gets every non-core ioctl with the user's buffer,
+// Device fd dispatch (vfio_device_fops in device-fops.ts, vfio_device_fops_unl_ioctl): ops.ioctl gets every non-core ioctl with the user's buffer,
 // EINVAL without it; read/write/mmap through the device file; the cdev path before bind allows only BIND.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
