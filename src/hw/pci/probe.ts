@@ -4,6 +4,7 @@
 import { deviceAdd, deviceDel, deviceInitialize, getDevice, hostOf, putDevice } from '../../base/device.js';
 import type { Device } from '../../base/device.js';
 import { busAddDevice } from '../../base/bus.js';
+import { deviceAttach } from '../../base/dd.js';
 import type { Host } from '../../base/host.js';
 import type { SysfsAttrTable } from '../../base/sysfs.js';
 import { sanitizer } from '../../sanitizer/sanitizer.js';
@@ -121,5 +122,6 @@ export function pciDeviceAdd(pdev: PciDev, extra: readonly SysfsAttrTable<Device
 /** pci_bus_add_device(): the function joins the `pci` bus, where drivers may bind it. */
 export function pciBusAddDevice(pdev: PciDev): void {
   pdev.bus = pciBusType(hostOf(pdev));
-  busAddDevice(pdev);
+  // bus_add_device(), then bus_probe_device(): a matching driver may bind.
+  if (busAddDevice(pdev)) deviceAttach(pdev);
 }
