@@ -2,6 +2,7 @@
 // busy polling, the command table, server-to-client requests (DMA_READ/WRITE) and teardown.
 // Follows libvfio-user lib/libvfio-user.c process_request/handle_request and QEMU docs/interop/vfio-user.rst.
 import type { Logger } from '../base/log.js';
+import { EAGAIN } from '../native/index.js';
 import { Errno, VfioError, errnoName } from '../uapi/errno.js';
 import type { VfioDevice } from '../vfio/vfio-device.js';
 import type { DeviceProcess } from './device-process.js';
@@ -27,7 +28,6 @@ import {
 import { Transport } from './transport.js';
 import { errnoError, type CommandHandler } from './handler.js';
 
-const EAGAIN = 11;
 const SCRATCH = 64 * 1024 + 64;
 /** Most iovecs in one reply batch before it is sent (IOV_MAX is 1024). */
 const MAX_IOVECS = 64;

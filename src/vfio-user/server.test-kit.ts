@@ -241,7 +241,7 @@ export class RawClient {
     const chunk = Buffer.alloc(65536);
     for (;;) {
       const n = native.recvmsg(this.fd, chunk, 0, chunk.length, fdsOut);
-      if (n === 0 || (n < 0 && n !== -11)) return true;
+      if (n === 0 || (n < 0 && n !== -native.EAGAIN)) return true;
       for (let i = 1; i <= (fdsOut[0] ?? 0); i++) native.close(fdsOut[i] ?? -1);
       if (Date.now() > end) return false;
       await new Promise((r) => setTimeout(r, 1));

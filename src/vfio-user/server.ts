@@ -21,7 +21,6 @@ import { versionHandlers } from './handlers-version.js';
 import { connectionDmaRw } from './message-dma.js';
 import { DEFAULT_SERVER_LIMITS, type DmaRwLayout, type ServerCapabilityLimits } from './protocol/index.js';
 
-const EAGAIN = 11;
 /** How long close() lets clients read their last replies before cutting them off. */
 const CLOSE_GRACE_MS = 1000;
 /** A connection counts as active for busy-poll decisions this long after its last bytes. */
@@ -163,7 +162,7 @@ export class VfioUserServer {
   #accept(device: VfioDevice, listenFd: number): void {
     for (;;) {
       const fd = native.accept(listenFd);
-      if (fd === -EAGAIN) return;
+      if (fd === -native.EAGAIN) return;
       if (fd < 0) {
         this.#log.warn({ errno: -fd }, 'vfio-user: accept failed');
         return;
