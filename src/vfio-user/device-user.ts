@@ -19,9 +19,14 @@ import {
   IOMMU_IOAS_UNMAP_SIZEOF,
   VFIO_DEVICE_ATTACH_IOMMUFD_PT_SIZEOF,
   VFIO_DEVICE_BIND_IOMMUFD_MINSZ,
+  decodeIommuIoasAlloc,
+  encodeIommuIoasAlloc,
   encodeIommuIoasMap,
   encodeIommuIoasUnmap,
+  encodeVfioDeviceAttachIommufdPt,
+  encodeVfioDeviceBindIommufd,
 } from '../uapi/iommufd.js';
+import { VFIO_REGION_INFO_SIZEOF, decodeVfioRegionInfo, encodeVfioRegionInfo } from '../uapi/region-info.js';
 import type { DmaBacking } from '../vfio/dma-space.js';
 import type { DeviceProcess } from './device-process.js';
 
@@ -72,13 +77,10 @@ export class DeviceUser {
       this.iommuFd = proc.open('/dev/iommu');
       const iommuFd = this.iommuFd;
       undo.push(() => proc.close(iommuFd));
-      const alloc = Buffer.alloc(IOMMU_IOAS_ALLOC_SIZEOF);
-      alloc.writeUInt32LE(IOMMU_IOAS_ALLOC_SIZEOF, 0);
+      const alloc = encodeIommuIoasAlloc({ size: IOMMU_IOAS_ALLOC_SIZEOF, flags: 0, outIoasId: 0 });
       proc.ioctl(iommuFd, IOMMU_IOAS_ALLOC, alloc);
-      this.ioasId = alloc.readUInt32LE(8);
-      const bind = Buffer.alloc(VFIO_DEVICE_BIND_IOMMUFD_MINSZ);
-      bind.writeUInt32LE(VFIO_DEVICE_BIND_IOMMUFD_MINSZ, 0);
-      bind.writeInt32LE(iommuFd, 8);
+      this.ioasId = decodeIommuIoasAlloc(alloc).outIoasId;
+      const bind = encodeVfioDeviceBindIommufd({ argsz: VFIO_DEVICE_BIND_IOMMUFD_MINSZ, flags: 0, iommufd: iommuFd, outDevid: 0, tokenUuidPtr: 0n });
       try {
         proc.ioctl(devFd, VFIO_DEVICE_BIND_IOMMUFD, bind);
       } catch (err) {
@@ -86,9 +88,7 @@ export class DeviceUser {
         if (VfioError.is(err, 'EINVAL')) throw new VfioError('EBUSY', 'device is in use by another client');
         throw err;
       }
-      const attach = Buffer.alloc(VFIO_DEVICE_ATTACH_IOMMUFD_PT_SIZEOF);
-      attach.writeUInt32LE(VFIO_DEVICE_ATTACH_IOMMUFD_PT_SIZEOF, 0);
-      attach.writeUInt32LE(this.ioasId, 8);
+      const attach = encodeVfioDeviceAttachIommufdPt({ argsz: VFIO_DEVICE_ATTACH_IOMMUFD_PT_SIZEOF, flags: 0, ptId: this.ioasId, pasid: 0 });
       proc.ioctl(devFd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, attach);
     } catch (err) {
       for (const u of undo.reverse()) {
@@ -106,13 +106,10 @@ export class DeviceUser {
   region(index: number): RegionEntry {
     let r = this.#regions.get(index);
     if (r === undefined) {
-      const info = Buffer.alloc(32);
-      info.writeUInt32LE(32, 0);
-      info.writeUInt32LE(index, 8);
+      const info = encodeVfioRegionInfo({ argsz: VFIO_REGION_INFO_SIZEOF, flags: 0, index, capOffset: 0, size: 0n, offset: 0n });
       this.proc.ioctl(this.deviceFd, VFIO_DEVICE_GET_REGION_INFO, info);
-      const size = info.readBigUInt64LE(16);
-      const offset = info.readBigUInt64LE(24);
-      r = { flags: info.readUInt32LE(4), size: Number(size), offset: Number(offset) };
+      const got = decodeVfioRegionInfo(info);
+      r = { flags: got.flags, size: Number(got.size), offset: Number(got.offset) };
       this.#regions.set(index, r);
     }
     return r;
