@@ -144,11 +144,7 @@ export class Connection {
     const { proc, user } = this.#host.openUser(this);
     this.proc = proc;
     this.user = user;
-    this.openedUser = true;
   }
-
-  /** Whether this connection ever opened its device (the server undoes what that installed). */
-  openedUser = false;
 
   /** The device user; EINVAL before VERSION (never reached: the dispatcher checks). */
   get du(): DeviceUser {

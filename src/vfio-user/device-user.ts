@@ -41,14 +41,11 @@ export interface RegionEntry {
   readonly flags: number;
 }
 
-/** A DMA mapping this user made: its IOVA range, where it lives in the process, and its backing. */
+/** A DMA mapping this user made: its IOVA range and where it lives in the process. */
 export interface UserDmaMapping {
   readonly iova: bigint;
   readonly size: bigint;
   readonly vaddr: bigint;
-  readonly backing: DmaBacking;
-  readonly readable: boolean;
-  readonly writable: boolean;
   /** Undo for the memory behind the backing (munmap), run after the IOAS and mm unmaps. */
   readonly release: (() => void) | undefined;
 }
@@ -120,12 +117,6 @@ export class DeviceUser {
     return this.#maps.length;
   }
 
-  /** The mapping containing [iova, iova + length), if one does. */
-  findMapping(iova: bigint, length: bigint): UserDmaMapping | undefined {
-    for (const m of this.#maps) if (iova >= m.iova && iova + length <= m.iova + m.size) return m;
-    return undefined;
-  }
-
   /**
    * Puts `backing` into the process at a fresh vaddr and maps [iova, iova+size) to it in the IOAS.
    * `release` (if any) is taken: it runs when the mapping goes, or now if mapping fails.
@@ -147,7 +138,7 @@ export class DeviceUser {
       throw err;
     }
     this.#nextVaddr = vaddr + ((size + PAGE - 1n) / PAGE) * PAGE + PAGE;
-    this.#maps.push({ iova, size, vaddr, backing, readable: prot.read, writable: prot.write, release });
+    this.#maps.push({ iova, size, vaddr, release });
   }
 
   /**

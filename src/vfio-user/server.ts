@@ -6,7 +6,6 @@ import { hostOf } from '../base/device.js';
 import { silentLogger, type Logger } from '../base/log.js';
 import * as native from '../native/index.js';
 import { VfioError, check } from '../uapi/errno.js';
-import { vfioSetDmaRwAsync } from '../vfio/dma-access.js';
 import type { VfioDevice } from '../vfio/vfio-device.js';
 import { VfioProcess } from '../vfio/vfio-process.js';
 import { Connection, DEFAULT_HOT_PATH, type ConnectionHost, type HotPathOptions } from './connection.js';
@@ -18,7 +17,6 @@ import { dmaHandlers } from './handlers-dma.js';
 import { featureHandlers } from './handlers-feature.js';
 import { regionHandlers } from './handlers-region.js';
 import { versionHandlers } from './handlers-version.js';
-import { connectionDmaRw } from './message-dma.js';
 import { DEFAULT_SERVER_LIMITS, type DmaRwLayout, type ServerCapabilityLimits } from './protocol/index.js';
 
 /** How long close() lets clients read their last replies before cutting them off. */
@@ -185,8 +183,6 @@ export class VfioUserServer {
       proc.closeAll();
       throw err;
     }
-    // Message-backed DMA is reachable through vfioDmaRwAsync while this client has the device.
-    vfioSetDmaRwAsync(device, (iova, buf, write) => connectionDmaRw(conn, iova, buf, write));
     return { proc, user };
   }
 
@@ -203,7 +199,6 @@ export class VfioUserServer {
   }
 
   #connectionClosed(conn: Connection): void {
-    if (conn.openedUser) vfioSetDmaRwAsync(conn.device, undefined); // balances the install in #openUser
     this.#connections.delete(conn);
     if (this.#lastActive === conn) this.#lastActive = undefined;
     this.#log.debug({ conn: conn.id }, 'vfio-user: client gone');

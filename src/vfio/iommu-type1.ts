@@ -5,7 +5,7 @@ import { VfioError, check } from '../uapi/errno.js';
 import { silentLogger, type Logger } from '../base/log.js';
 import { VFIO_DMA_CC_IOMMU, VFIO_TYPE1_IOMMU, VFIO_TYPE1v2_IOMMU, VFIO_UNMAP_ALL, VFIO_UPDATE_VADDR } from '../uapi/ioctl.js';
 import { DirtyBitmap } from './dirty-bitmap.js';
-import { RangeList, U64_MAX, UserAddressSpace, isU64, type Range } from './dma-space.js';
+import { RangeList, U64_MAX, UserAddressSpace, isU64, type DmaSegment, type Range } from './dma-space.js';
 import {
   DIRTY_BITMAP_PAGES_MAX, DIRTY_BITMAP_SIZE_MAX, DMA_ENTRY_LIMIT, IOMMU_READ, IOMMU_WRITE, PAGE_MASK, PAGE_SIZE,
   VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_VADDR, VFIO_DMA_MAP_FLAG_WRITE, VFIO_DMA_UNMAP_FLAG_ALL,
@@ -401,6 +401,39 @@ export class VfioIommuType1 {
       pos += count;
       cur += BigInt(count);
     }
+  }
+
+  /**
+   * vfio_dma_rw()'s walk without the copy: the user memory behind [iova, iova + length), across mappings,
+   * checked as dmaRw checks it (a write is dirty-logged now), for vfioDmaRwAsync to copy.
+   */
+  dmaSegments(iova: bigint, length: number, write: boolean): DmaSegment[] {
+    check(length > 0, 'EINVAL', 'zero length');
+    check(this.vaddrInvalidCount === 0, 'EBUSY', 'vfio_dma_rw not allowed with VFIO_UPDATE_VADDR');
+    const out: DmaSegment[] = [];
+    const written: { dma: VfioDma; offset: bigint; count: number }[] = [];
+    let cur = iova;
+    let pos = 0;
+    while (pos < length) {
+      const dma = isU64(cur) ? this.dmaList.find(cur) : undefined;
+      check(dma !== undefined, 'EINVAL', 'iova not mapped');
+      check(!((write && !(dma.prot & IOMMU_WRITE)) || !(dma.prot & IOMMU_READ)), 'EPERM', 'mapping permissions');
+      const offset = cur - dma.start;
+      const count = Math.min(length - pos, Number(dma.size - offset));
+      out.push(...this.mm.translate(dma.vaddr + offset, BigInt(count)));
+      if (write) written.push({ dma, offset, count });
+      pos += count;
+      cur += BigInt(count);
+    }
+    if (this.dirtyPageTracking) {
+      for (const { dma, offset, count } of written) {
+        if (dma.bitmap === null) continue;
+        const firstPage = Number(offset >> this.pgshift);
+        const lastPage = Number((offset + BigInt(count) - 1n) >> this.pgshift);
+        dma.bitmap.setRange(firstPage, lastPage - firstPage + 1);
+      }
+    }
+    return out;
   }
 
   // --- VFIO_IOMMU_GET_INFO ---
