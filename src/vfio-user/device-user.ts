@@ -34,10 +34,10 @@ import type { DeviceProcess } from './device-process.js';
 const VADDR_BASE = 0x7f00_0000_0000n;
 const PAGE = 4096n;
 
-/** One region as GET_REGION_INFO reported it: the device-file offset its pread/pwrite use. */
+/** One region as GET_REGION_INFO reported it: what region accesses are checked against. */
 export interface RegionEntry {
   readonly size: number;
-  readonly offset: number;
+  /** VFIO_REGION_INFO_FLAG_READ / WRITE / ... */
   readonly flags: number;
 }
 
@@ -99,14 +99,14 @@ export class DeviceUser {
     }
   }
 
-  /** The region's size and file offset from GET_REGION_INFO, cached (regions are fixed while open). */
+  /** The region's size and flags from GET_REGION_INFO, cached (regions are fixed while open). */
   region(index: number): RegionEntry {
     let r = this.#regions.get(index);
     if (r === undefined) {
       const info = encodeVfioRegionInfo({ argsz: VFIO_REGION_INFO_SIZEOF, flags: 0, index, capOffset: 0, size: 0n, offset: 0n });
       this.proc.ioctl(this.deviceFd, VFIO_DEVICE_GET_REGION_INFO, info);
       const got = decodeVfioRegionInfo(info);
-      r = { flags: got.flags, size: Number(got.size), offset: Number(got.offset) };
+      r = { flags: got.flags, size: Number(got.size) };
       this.#regions.set(index, r);
     }
     return r;

@@ -19,6 +19,7 @@ export {
   vfioDfClose,
 } from './device-file.js';
 export type { DeviceFileBinding } from './device-file.js';
+export { deviceFileRegionRw } from './device-region.js';
 export { cdevOpen, cdevPath } from './cdev.js';
 export { vfioDmaRw, vfioDmaRwAsync, vfioPinPages, vfioUnpinPages } from './dma-access.js';
 export type { VfioDmaAccess } from './dma-access.js';

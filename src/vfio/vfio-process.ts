@@ -14,6 +14,7 @@ import { VfioContainerFile } from './container.js';
 import { vfioGroupFopsOpen } from './group-file.js';
 import { VfioDeviceFdFile } from './device-ioctl.js';
 import { IommufdFile } from './iommufd-file.js';
+import { deviceFileRegionRw } from './device-region.js';
 
 export interface VfioProcessOptions {
   readonly logger?: Logger;
@@ -80,6 +81,21 @@ export class VfioProcess implements VfioFdTable {
   pwrite(fd: number, buf: Uint8Array, pos: number): number {
     checkPos(pos);
     return this.fget(fd).write(buf, pos);
+  }
+
+  /**
+   * Reads `buf.length` bytes at `offset` of region `index` of a device fd: pread without a file position that
+   * encodes the region. The caller checks the range against GET_REGION_INFO (as libvfio-user checks before its
+   * region callbacks) and the driver trusts it; pread, the uAPI's edge, checks for itself. EINVAL for a fd that
+   * is not a device's.
+   */
+  regionRead(fd: number, index: number, offset: number, buf: Uint8Array): number {
+    return deviceFileRegionRw(this.deviceFile(fd), index, offset, buf, false);
+  }
+
+  /** regionRead's write: `buf` to `offset` of region `index` of a device fd. */
+  regionWrite(fd: number, index: number, offset: number, buf: Uint8Array): number {
+    return deviceFileRegionRw(this.deviceFile(fd), index, offset, buf, true);
   }
 
   /** read(2) at the file position: migration data fds give the saving stream. */
