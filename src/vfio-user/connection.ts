@@ -3,7 +3,7 @@
 // Follows libvfio-user lib/libvfio-user.c process_request/handle_request and QEMU docs/interop/vfio-user.rst.
 import type { Logger } from '../base/log.js';
 import { EAGAIN } from '../native/index.js';
-import { Errno, VfioError, errnoName } from '../uapi/errno.js';
+import { Errno, VfioError, errnoError, errnoName } from '../uapi/errno.js';
 import type { VfioDevice } from '../vfio/vfio-device.js';
 import type { DeviceProcess } from './device-process.js';
 import type { DeviceUser } from './device-user.js';
@@ -26,7 +26,7 @@ import {
   type VfioUserHeader,
 } from './protocol/index.js';
 import { Transport } from './transport.js';
-import { errnoError, type CommandHandler } from './handler.js';
+import type { CommandHandler } from './handler.js';
 
 const SCRATCH = 64 * 1024 + 64;
 /** Most iovecs in one reply batch before it is sent (IOV_MAX is 1024). */
