@@ -5,7 +5,6 @@ import type { Logger } from '../base/log.js';
 import { EAGAIN } from '../native/index.js';
 import { Errno, VfioError, errnoError, errnoName } from '../uapi/errno.js';
 import type { VfioDevice } from '../vfio/vfio-device.js';
-import type { DeviceProcess } from './device-process.js';
 import type { DeviceUser } from './device-user.js';
 import {
   FramingError,
@@ -53,8 +52,8 @@ export interface ConnectionHost {
   /** What VERSION offers at most. */
   readonly limits: Readonly<ServerCapabilityLimits>;
   readonly handlers: ReadonlyMap<number, CommandHandler>;
-  /** Opens the device as a new user (a process of its own); throws VfioError (EBUSY when in use). */
-  openUser(conn: Connection): { proc: DeviceProcess; user: DeviceUser };
+  /** Opens the device as a new user (a process of its own); throws VfioError (EBUSY when in use). Close it with DeviceUser.close. */
+  openUser(conn: Connection): DeviceUser;
   /** Bytes arrived on `conn` (for busy-poll fairness). */
   noteActivity(conn: Connection): void;
   /** Whether this connection may busy-poll now (no other connection is active). */
@@ -80,9 +79,6 @@ export class Connection {
   negotiated: NegotiatedVersion | undefined;
   /** The device as this connection's process uses it; set once VERSION succeeded. */
   user: DeviceUser | undefined;
-  proc: DeviceProcess | undefined;
-  /** The migration data fd in `proc` (from MIG_DEVICE_STATE), -1 when none. */
-  migrationFd = -1;
   /** Last time (performance.now()) a message was handled: the server's notion of an active connection. */
   lastActive = 0;
   readonly #pending = new Map<number, ServerRequest>();
@@ -139,11 +135,9 @@ export class Connection {
     this.transport.destroy(err);
   }
 
-  /** Opens the device for this connection (after VERSION). */
+  /** Opens the device for this connection (after VERSION); the disconnect closes it. */
   openUser(): void {
-    const { proc, user } = this.#host.openUser(this);
-    this.proc = proc;
-    this.user = user;
+    this.user = this.#host.openUser(this);
   }
 
   /** The device user; EINVAL before VERSION (never reached: the dispatcher checks). */
@@ -407,11 +401,9 @@ export class Connection {
     this.#pending.clear();
     // The client was a user of the device: its process goes away (mappings, eventfds, the open itself).
     try {
-      this.user?.dropAll();
+      this.user?.close(); // balances the open in openUser
     } finally {
-      this.proc?.closeAll();
       this.user = undefined;
-      this.proc = undefined;
       this.#host.connectionClosed(this);
     }
   }

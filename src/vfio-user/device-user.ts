@@ -51,20 +51,45 @@ export interface UserDmaMapping {
 }
 
 /**
- * Opens `cdevPath` in `proc` and binds it to a fresh IOAS. Throws VfioError: EBUSY if another user has the
- * device open (the cdev allows one), ENODEV/ENOENT if it is going away or gone. On failure everything
- * opened here is closed again.
+ * A process using one device: open() opens the device's cdev and /dev/iommu in the process, binds the device to a
+ * fresh IOAS and attaches it; close() drops every DMA mapping and ends the process, as its exit would.
  */
 export class DeviceUser {
   readonly proc: DeviceProcess;
   readonly deviceFd: number;
   readonly iommuFd: number;
   readonly ioasId: number;
+  /** The migration data fd in `proc` (from MIG_DEVICE_STATE), -1 when none. */
+  migrationFd = -1;
   readonly #regions = new Map<number, RegionEntry>();
   readonly #maps: UserDmaMapping[] = [];
   #nextVaddr = VADDR_BASE;
 
-  constructor(proc: DeviceProcess, cdevPath: string) {
+  /**
+   * Opens `cdevPath` in `proc`, which the user owns from here (close() ends it; so does a failed open). Throws
+   * VfioError: EBUSY if another user has the device open (the cdev allows one), ENODEV/ENOENT if it is going away
+   * or gone.
+   */
+  static open(proc: DeviceProcess, cdevPath: string): DeviceUser {
+    try {
+      return new DeviceUser(proc, cdevPath);
+    } catch (err) {
+      proc.closeAll();
+      throw err;
+    }
+  }
+
+  /** Drops every mapping and closes every fd of the process (disconnect). Safe to repeat. */
+  close(): void {
+    try {
+      this.dropAll();
+    } finally {
+      this.proc.closeAll(); // balances the process handed to open
+    }
+  }
+
+  /** On failure everything opened here is closed again. */
+  private constructor(proc: DeviceProcess, cdevPath: string) {
     this.proc = proc;
     const undo: (() => void)[] = [];
     try {
@@ -152,7 +177,7 @@ export class DeviceUser {
     return gone;
   }
 
-  /** Drops every mapping (disconnect). */
+  /** Drops every mapping. */
   dropAll(): void {
     for (const m of [...this.#maps]) {
       try {

@@ -9,7 +9,7 @@ import { VfioError, check } from '../uapi/errno.js';
 import type { VfioDevice } from '../vfio/vfio-device.js';
 import { VfioProcess } from '../vfio/vfio-process.js';
 import { Connection, DEFAULT_HOT_PATH, type ConnectionHost, type HotPathOptions } from './connection.js';
-import type { DeviceProcess, DeviceProcessFactory } from './device-process.js';
+import type { DeviceProcessFactory } from './device-process.js';
 import { DeviceUser } from './device-user.js';
 import type { CommandHandler } from './handler.js';
 import { deviceHandlers } from './handlers-device.js';
@@ -171,19 +171,11 @@ export class VfioUserServer {
     }
   }
 
-  #openUser(conn: Connection): { proc: DeviceProcess; user: DeviceUser } {
-    const device = conn.device;
-    const path = device.cdevPath;
+  #openUser(conn: Connection): DeviceUser {
+    const path = conn.device.cdevPath;
     check(path !== null, 'ENODEV', 'device is being unregistered');
-    const proc = this.#createProcess(hostOf(device));
-    let user: DeviceUser;
-    try {
-      user = new DeviceUser(proc, path);
-    } catch (err) {
-      proc.closeAll();
-      throw err;
-    }
-    return { proc, user };
+    // The process is the user's from here: DeviceUser.close (at disconnect) ends it.
+    return DeviceUser.open(this.#createProcess(hostOf(conn.device)), path);
   }
 
   #noteActivity(conn: Connection): void {
