@@ -1,5 +1,5 @@
-// The shape of a vfio-user command handler (one table entry per command, as libvfio-user's handle_request
-// switch).
+// The shape of a vfio-user command handler: one table entry per command, as libvfio-user's handle_request
+// switch; the per-family files (handlers-*.ts) fill the table and dispatch.ts runs it.
 import type { VfioUserMessage } from './protocol/index.js';
 import type { Connection } from './connection.js';
 
