@@ -1,6 +1,7 @@
 // A connection's use of its device, the way a VMM process uses a VFIO cdev (Documentation/driver-api/vfio.rst
 // "cdev"): open /dev/vfio/devices/vfioN and /dev/iommu, IOAS alloc, BIND_IOMMUFD, ATTACH_IOMMUFD_PT; DMA
-// memory is mmapped into the process and mapped into the IOAS at the client's IOVA.
+// memory (mmapped from the client's fd, or served by messages) is put into the process and mapped into the IOAS
+// at the client's IOVA; process exit (close) undoes it all.
 import { VfioError } from '../uapi/errno.js';
 import {
   IOMMU_IOAS_ALLOC,

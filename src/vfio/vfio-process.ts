@@ -1,7 +1,7 @@
 // A userspace process as VFIO sees it: an fd table of VFIO files and the memory its pointers refer to. open()
 // follows the char devices of drivers/vfio (container.c /dev/vfio/vfio, group.c /dev/vfio/N, device_cdev.c
 // /dev/vfio/devices/vfioN) and drivers/iommu/iommufd/main.c (/dev/iommu); the fd calls follow fs/ioctl.c and
-// fs/read_write.c.
+// fs/read_write.c, plus a region-addressed read/write of device fds that has no syscall of its own (device-region.ts).
 import type { Host } from '../base/host.js';
 import type { Logger } from '../base/log.js';
 import { VfioError } from '../uapi/errno.js';
