@@ -1,5 +1,6 @@
-// The device ops every emulated PCI device shares: region read/write/mmap dispatch, the device ioctls, reset and
-// request (vfio_pci_core.c vfio_pci_rw, vfio_pci_core_ioctl, vfio_pci_core_mmap, vfio_pci_core_request).
+// The device ops every emulated PCI device shares: region read/write/mmap dispatch (by file position, or by region
+// for region-addressed users), the device ioctls, reset and request (vfio_pci_core.c vfio_pci_rw,
+// vfio_pci_core_ioctl, vfio_pci_core_mmap, vfio_pci_core_request).
 import { VfioError, check } from '../uapi/errno.js';
 import {
   VFIO_DEVICE_GET_INFO,
@@ -49,6 +50,22 @@ export function pciEmuWrite(dev: VfioPciEmuDevice, buf: Uint8Array, pos: number)
   const { region, offset } = regionAt(dev, pos, buf.length, VFIO_REGION_INFO_FLAG_WRITE);
   if (region.write === undefined) throw new VfioError('EINVAL', 'region has no write handler');
   region.write(offset, buf);
+  return buf.length;
+}
+
+/**
+ * ops.regionRw: straight to the region's handler, for a caller that named the region and checked the range and
+ * direction against GET_REGION_INFO (the vfio-user server); EINVAL only when the region has no handler for it.
+ */
+export function pciEmuRegionRw(dev: VfioPciEmuDevice, index: number, offset: number, buf: Uint8Array, write: boolean): number {
+  const region = dev.regions[index];
+  if (write) {
+    if (region?.write === undefined) throw new VfioError('EINVAL', `region ${index} has no write handler`);
+    region.write(offset, buf);
+  } else {
+    if (region?.read === undefined) throw new VfioError('EINVAL', `region ${index} has no read handler`);
+    region.read(offset, buf);
+  }
   return buf.length;
 }
 
@@ -137,11 +154,13 @@ export function pciEmuCloseDevice(dev: VfioPciEmuDevice): void {
 
 /**
  * The shared ops: a driver's table is `{ ...pciEmuOps, name, init, release, ... }`. closeDevice drops the IRQ
- * triggers; a driver that needs more calls pciEmuCloseDevice from its own.
+ * triggers; a driver that needs more calls pciEmuCloseDevice from its own. read, write and regionRw are two
+ * doors to the same region handlers: a driver that wraps one wraps the other too.
  */
 export const pciEmuOps = Object.freeze({
   read: pciEmuRead,
   write: pciEmuWrite,
+  regionRw: pciEmuRegionRw,
   ioctl: pciEmuIoctl,
   mmap: pciEmuMmap,
   request: pciEmuRequest,

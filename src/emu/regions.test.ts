@@ -1,8 +1,10 @@
-// Region dispatch: index/offset decoding, bounds (EINVAL), the CONFIG region with BAR sizing, mmap and access splitting.
+// Region dispatch: index/offset decoding, bounds (EINVAL), region-addressed access, the CONFIG region with BAR
+// sizing, mmap and access splitting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VfioError } from '../uapi/errno.js';
 import { deviceFileMmap, deviceFileRead, deviceFileWrite } from '../vfio/device-file.js';
+import { deviceFileRegionRw } from '../vfio/device-region.js';
 import { PCI_BASE_ADDRESS_0, PCI_VENDOR_ID } from '../uapi/pci-regs.js';
 import { VFIO_PCI_CONFIG_REGION_INDEX } from '../uapi/region-info.js';
 import { pciEmuIndexToOffset, pciEmuSplitAccess } from './regions.js';
@@ -44,6 +46,25 @@ test('out of bounds, unknown regions, empty regions and the wrong direction are 
     ['negative position', () => deviceFileRead(df, new Uint8Array(1), -1)],
   ];
   for (const [what, fn] of cases) assert.throws(fn, isErr('EINVAL'), what);
+});
+
+test('region-addressed access (ops.regionRw) reaches the same handlers without a file position; EINVAL only without a handler', async (t) => {
+  const { dev, df, done } = openTestDev();
+  t.after(done);
+  assert.equal(deviceFileRegionRw(df, 0, 4, Uint8Array.of(1, 2, 3, 4), true), 4);
+  assert.deepEqual([...dev.bar0.subarray(4, 8)], [1, 2, 3, 4]);
+  const back = new Uint8Array(4);
+  deviceFileRead(df, back, 4);
+  assert.deepEqual([...back], [1, 2, 3, 4], 'pread sees what the region write wrote');
+  const edid = new Uint8Array(2);
+  assert.equal(deviceFileRegionRw(df, 9, 0x42, edid, false), 2);
+  assert.deepEqual([...edid], [0x42, 0x42]);
+  const id = new Uint8Array(2);
+  deviceFileRegionRw(df, VFIO_PCI_CONFIG_REGION_INDEX, PCI_VENDOR_ID, id, false);
+  assert.deepEqual([...id], [0x36, 0x1b]);
+  assert.throws(() => deviceFileRegionRw(df, 2, 0, new Uint8Array(1), true), isErr('EINVAL'), 'BAR2 has no write handler');
+  assert.throws(() => deviceFileRegionRw(df, 1, 0, new Uint8Array(1), false), isErr('EINVAL'), 'BAR1 is not implemented');
+  assert.throws(() => deviceFileRegionRw(df, 10, 0, new Uint8Array(1), false), isErr('EINVAL'), 'beyond the table');
 });
 
 test('CONFIG region: ids, BAR sizing through the file, and any access length', async (t) => {

@@ -2,10 +2,11 @@
 // Wraps build/vfio_native.node (src/native/*.cc); system call semantics as in the Linux man pages.
 //
 // Conventions: setup calls throw NativeError; hot-path calls (sendmsg, sendmsgv, recvmsg, read,
-// write, accept, pollWait, eventfdRead/Write, pread/pwrite) return -errno (e.g. -11 for EAGAIN)
+// write, accept, pollWait, eventfdRead/Write, pread/pwrite) return -errno (compare with -EAGAIN etc. below)
 // and allocate nothing. Every fd the addon creates is O_CLOEXEC; sockets are O_NONBLOCK.
 // Wrong argument types throw TypeError/RangeError (bugs, not system errors).
 
+import { constants as osConstants } from 'node:os';
 import { binding, type NativeBinding } from './binding.js';
 import type { FdWatcher as FdWatcherInstance, FdWatcherConstructor } from './fd-watcher.js';
 
@@ -25,6 +26,13 @@ export const POLLRDHUP: number = binding.POLLRDHUP;
 export const EFD_SEMAPHORE: number = binding.EFD_SEMAPHORE;
 export const EFD_CLOEXEC: number = binding.EFD_CLOEXEC;
 export const EFD_NONBLOCK: number = binding.EFD_NONBLOCK;
+// errno numbers the hot-path calls return negated, as this system defines them.
+/** Nothing there now (a nonblocking call that would block). */
+export const EAGAIN: number = osConstants.errno.EAGAIN;
+/** Interrupted by a signal before anything moved: call again. */
+export const EINTR: number = osConstants.errno.EINTR;
+/** recvmsg: more fds arrived than there was room for (see recvmsg). */
+export const EMSGSIZE: number = osConstants.errno.EMSGSIZE;
 /** Most fds one sendmsg may carry (SCM_MAX_FD). */
 export const SCM_MAX_FD = 253;
 

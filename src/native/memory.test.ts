@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as native from './index.js';
 
-const EAGAIN = 11;
+const { EAGAIN } = native;
 
 function mappingsOf(name: string): number {
   return readFileSync('/proc/self/maps', 'utf8')

@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import * as native from './index.js';
 import { openFdCount, socketPair as pair } from './fd.test-kit.js';
 
-const EAGAIN = 11;
-const EMSGSIZE = 90;
+const { EAGAIN, EMSGSIZE } = native;
 const O_CLOEXEC = 0o2000000;
 const O_NONBLOCK = 0o4000;
 

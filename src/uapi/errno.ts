@@ -58,6 +58,12 @@ export function errnoName(errno: number): string {
   return names.get(errno) ?? `E${errno}`;
 }
 
+/** A VfioError for an errno number that came from outside (a peer's error_no on the wire); EIO when vfio-ts has no name for it. */
+export function errnoError(errno: number, message: string): VfioError {
+  const name = names.get(errno);
+  return name === undefined ? new VfioError('EIO', `${message} (errno ${errno})`) : new VfioError(name, message);
+}
+
 /**
  * A client, guest or API-use fault, mirroring a negative errno return in the kernel.
  * Thrown by the API; turned into `error_no` on the vfio-user wire.

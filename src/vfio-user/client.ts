@@ -2,8 +2,7 @@
 // 10.2's capabilities, typed device commands, and service of the server's DMA_READ/DMA_WRITE requests
 // against memory the caller registered. Used by tests, the CLI and users.
 import * as native from '../native/index.js';
-import { VfioError, check } from '../uapi/errno.js';
-import { errnoError } from './handler.js';
+import { VfioError, check, errnoError } from '../uapi/errno.js';
 import { Transport } from './transport.js';
 import {
   FramingError,

@@ -1,5 +1,5 @@
 // What a vfio-user connection needs from a simulated userspace process (src/vfio/vfio-process.ts VfioProcess):
-// file descriptors for /dev nodes, ioctl/pread/pwrite on them, and an address space to mmap DMA memory into.
+// file descriptors for /dev nodes, ioctls and region access on them, and an address space to map DMA memory into.
 import type { Host } from '../base/host.js';
 import type { UserAddressSpace } from '../vfio/dma-space.js';
 
@@ -13,8 +13,9 @@ export interface DeviceProcess {
   open(path: string): number;
   close(fd: number): void;
   ioctl(fd: number, cmd: number, arg?: Uint8Array | number): number;
-  pread(fd: number, buf: Uint8Array, pos: number): number;
-  pwrite(fd: number, buf: Uint8Array, pos: number): number;
+  /** A device fd's region `index` at `offset`; the caller checked the range against GET_REGION_INFO. */
+  regionRead(fd: number, index: number, offset: number, buf: Uint8Array): number;
+  regionWrite(fd: number, index: number, offset: number, buf: Uint8Array): number;
   read(fd: number, buf: Uint8Array): number;
   write(fd: number, buf: Uint8Array): number;
   /** mmap(2) of a device fd: the fd and offset backing [pos, pos+len) (the fd stays the process's/driver's). */

@@ -1,6 +1,7 @@
 // A connection's use of its device, the way a VMM process uses a VFIO cdev (Documentation/driver-api/vfio.rst
 // "cdev"): open /dev/vfio/devices/vfioN and /dev/iommu, IOAS alloc, BIND_IOMMUFD, ATTACH_IOMMUFD_PT; DMA
-// memory is mmapped into the process and mapped into the IOAS at the client's IOVA.
+// memory (mmapped from the client's fd, or served by messages) is put into the process and mapped into the IOAS
+// at the client's IOVA; process exit (close) undoes it all.
 import { VfioError } from '../uapi/errno.js';
 import {
   IOMMU_IOAS_ALLOC,
@@ -19,9 +20,14 @@ import {
   IOMMU_IOAS_UNMAP_SIZEOF,
   VFIO_DEVICE_ATTACH_IOMMUFD_PT_SIZEOF,
   VFIO_DEVICE_BIND_IOMMUFD_MINSZ,
+  decodeIommuIoasAlloc,
+  encodeIommuIoasAlloc,
   encodeIommuIoasMap,
   encodeIommuIoasUnmap,
+  encodeVfioDeviceAttachIommufdPt,
+  encodeVfioDeviceBindIommufd,
 } from '../uapi/iommufd.js';
+import { VFIO_REGION_INFO_SIZEOF, decodeVfioRegionInfo, encodeVfioRegionInfo } from '../uapi/region-info.js';
 import type { DmaBacking } from '../vfio/dma-space.js';
 import type { DeviceProcess } from './device-process.js';
 
@@ -29,40 +35,62 @@ import type { DeviceProcess } from './device-process.js';
 const VADDR_BASE = 0x7f00_0000_0000n;
 const PAGE = 4096n;
 
-/** One region as GET_REGION_INFO reported it: the device-file offset its pread/pwrite use. */
+/** One region as GET_REGION_INFO reported it: what region accesses are checked against. */
 export interface RegionEntry {
   readonly size: number;
-  readonly offset: number;
+  /** VFIO_REGION_INFO_FLAG_READ / WRITE / ... */
   readonly flags: number;
 }
 
-/** A DMA mapping this user made: its IOVA range, where it lives in the process, and its backing. */
+/** A DMA mapping this user made: its IOVA range and where it lives in the process. */
 export interface UserDmaMapping {
   readonly iova: bigint;
   readonly size: bigint;
   readonly vaddr: bigint;
-  readonly backing: DmaBacking;
-  readonly readable: boolean;
-  readonly writable: boolean;
   /** Undo for the memory behind the backing (munmap), run after the IOAS and mm unmaps. */
   readonly release: (() => void) | undefined;
 }
 
 /**
- * Opens `cdevPath` in `proc` and binds it to a fresh IOAS. Throws VfioError: EBUSY if another user has the
- * device open (the cdev allows one), ENODEV/ENOENT if it is going away or gone. On failure everything
- * opened here is closed again.
+ * A process using one device: open() opens the device's cdev and /dev/iommu in the process, binds the device to a
+ * fresh IOAS and attaches it; close() drops every DMA mapping and ends the process, as its exit would.
  */
 export class DeviceUser {
   readonly proc: DeviceProcess;
   readonly deviceFd: number;
   readonly iommuFd: number;
   readonly ioasId: number;
+  /** The migration data fd in `proc` (from MIG_DEVICE_STATE), -1 when none. */
+  migrationFd = -1;
   readonly #regions = new Map<number, RegionEntry>();
   readonly #maps: UserDmaMapping[] = [];
   #nextVaddr = VADDR_BASE;
 
-  constructor(proc: DeviceProcess, cdevPath: string) {
+  /**
+   * Opens `cdevPath` in `proc`, which the user owns from here (close() ends it; so does a failed open). Throws
+   * VfioError: EBUSY if another user has the device open (the cdev allows one), ENODEV/ENOENT if it is going away
+   * or gone.
+   */
+  static open(proc: DeviceProcess, cdevPath: string): DeviceUser {
+    try {
+      return new DeviceUser(proc, cdevPath);
+    } catch (err) {
+      proc.closeAll();
+      throw err;
+    }
+  }
+
+  /** Drops every mapping and closes every fd of the process (disconnect). Safe to repeat. */
+  close(): void {
+    try {
+      this.dropAll();
+    } finally {
+      this.proc.closeAll(); // balances the process handed to open
+    }
+  }
+
+  /** On failure everything opened here is closed again. */
+  private constructor(proc: DeviceProcess, cdevPath: string) {
     this.proc = proc;
     const undo: (() => void)[] = [];
     try {
@@ -72,13 +100,10 @@ export class DeviceUser {
       this.iommuFd = proc.open('/dev/iommu');
       const iommuFd = this.iommuFd;
       undo.push(() => proc.close(iommuFd));
-      const alloc = Buffer.alloc(IOMMU_IOAS_ALLOC_SIZEOF);
-      alloc.writeUInt32LE(IOMMU_IOAS_ALLOC_SIZEOF, 0);
+      const alloc = encodeIommuIoasAlloc({ size: IOMMU_IOAS_ALLOC_SIZEOF, flags: 0, outIoasId: 0 });
       proc.ioctl(iommuFd, IOMMU_IOAS_ALLOC, alloc);
-      this.ioasId = alloc.readUInt32LE(8);
-      const bind = Buffer.alloc(VFIO_DEVICE_BIND_IOMMUFD_MINSZ);
-      bind.writeUInt32LE(VFIO_DEVICE_BIND_IOMMUFD_MINSZ, 0);
-      bind.writeInt32LE(iommuFd, 8);
+      this.ioasId = decodeIommuIoasAlloc(alloc).outIoasId;
+      const bind = encodeVfioDeviceBindIommufd({ argsz: VFIO_DEVICE_BIND_IOMMUFD_MINSZ, flags: 0, iommufd: iommuFd, outDevid: 0, tokenUuidPtr: 0n });
       try {
         proc.ioctl(devFd, VFIO_DEVICE_BIND_IOMMUFD, bind);
       } catch (err) {
@@ -86,9 +111,7 @@ export class DeviceUser {
         if (VfioError.is(err, 'EINVAL')) throw new VfioError('EBUSY', 'device is in use by another client');
         throw err;
       }
-      const attach = Buffer.alloc(VFIO_DEVICE_ATTACH_IOMMUFD_PT_SIZEOF);
-      attach.writeUInt32LE(VFIO_DEVICE_ATTACH_IOMMUFD_PT_SIZEOF, 0);
-      attach.writeUInt32LE(this.ioasId, 8);
+      const attach = encodeVfioDeviceAttachIommufdPt({ argsz: VFIO_DEVICE_ATTACH_IOMMUFD_PT_SIZEOF, flags: 0, ptId: this.ioasId, pasid: 0 });
       proc.ioctl(devFd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, attach);
     } catch (err) {
       for (const u of undo.reverse()) {
@@ -102,17 +125,14 @@ export class DeviceUser {
     }
   }
 
-  /** The region's size and file offset from GET_REGION_INFO, cached (regions are fixed while open). */
+  /** The region's size and flags from GET_REGION_INFO, cached (regions are fixed while open). */
   region(index: number): RegionEntry {
     let r = this.#regions.get(index);
     if (r === undefined) {
-      const info = Buffer.alloc(32);
-      info.writeUInt32LE(32, 0);
-      info.writeUInt32LE(index, 8);
+      const info = encodeVfioRegionInfo({ argsz: VFIO_REGION_INFO_SIZEOF, flags: 0, index, capOffset: 0, size: 0n, offset: 0n });
       this.proc.ioctl(this.deviceFd, VFIO_DEVICE_GET_REGION_INFO, info);
-      const size = info.readBigUInt64LE(16);
-      const offset = info.readBigUInt64LE(24);
-      r = { flags: info.readUInt32LE(4), size: Number(size), offset: Number(offset) };
+      const got = decodeVfioRegionInfo(info);
+      r = { flags: got.flags, size: Number(got.size) };
       this.#regions.set(index, r);
     }
     return r;
@@ -121,12 +141,6 @@ export class DeviceUser {
   /** Number of live DMA mappings. */
   get mappingCount(): number {
     return this.#maps.length;
-  }
-
-  /** The mapping containing [iova, iova + length), if one does. */
-  findMapping(iova: bigint, length: bigint): UserDmaMapping | undefined {
-    for (const m of this.#maps) if (iova >= m.iova && iova + length <= m.iova + m.size) return m;
-    return undefined;
   }
 
   /**
@@ -150,7 +164,7 @@ export class DeviceUser {
       throw err;
     }
     this.#nextVaddr = vaddr + ((size + PAGE - 1n) / PAGE) * PAGE + PAGE;
-    this.#maps.push({ iova, size, vaddr, backing, readable: prot.read, writable: prot.write, release });
+    this.#maps.push({ iova, size, vaddr, release });
   }
 
   /**
@@ -164,7 +178,7 @@ export class DeviceUser {
     return gone;
   }
 
-  /** Drops every mapping (disconnect). */
+  /** Drops every mapping. */
   dropAll(): void {
     for (const m of [...this.#maps]) {
       try {

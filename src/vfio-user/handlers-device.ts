@@ -10,10 +10,11 @@ import {
   VFIO_DEVICE_RESET,
   VFIO_DEVICE_SET_IRQS,
 } from '../uapi/ioctl.js';
-import { VFIO_REGION_INFO_FLAG_MMAP, VFIO_REGION_INFO_FLAG_WRITE } from '../uapi/region-info.js';
+import { VFIO_DEVICE_INFO_SIZEOF, encodeVfioDeviceInfo } from '../uapi/device-info.js';
+import { VFIO_IRQ_INFO_SIZEOF, encodeVfioIrqInfo } from '../uapi/irq-info.js';
+import { VFIO_REGION_INFO_FLAG_MMAP, VFIO_REGION_INFO_FLAG_WRITE, decodeVfioRegionInfo, encodeVfioRegionInfo } from '../uapi/region-info.js';
 import type { CommandHandler } from './handler.js';
 import {
-  VFIO_IRQ_INFO_SIZE,
   VFIO_IRQ_SET_DATA_EVENTFD,
   VFIO_USER_DEVICE_GET_INFO,
   VFIO_USER_DEVICE_GET_IRQ_INFO,
@@ -33,8 +34,6 @@ import {
   irqSetToIoctl,
 } from './protocol/index.js';
 
-/** struct vfio_device_info in the kernel: argsz, flags, num_regions, num_irqs, cap_offset, pad. */
-const KERNEL_DEVICE_INFO_SIZE = 24;
 /** Largest region-info reply (struct + capability chain) we build. */
 const MAX_REGION_INFO = 64 * 1024;
 /** More vectors than any index has (MSI-X allows 2048): refused before allocating a huge ioctl buffer. */
@@ -47,8 +46,7 @@ export const deviceHandlers: ReadonlyMap<number, CommandHandler> = new Map<numbe
       takesFds: false,
       handle(conn, msg) {
         decodeDeviceInfoRequest(msg.payload);
-        const info = Buffer.alloc(KERNEL_DEVICE_INFO_SIZE);
-        info.writeUInt32LE(KERNEL_DEVICE_INFO_SIZE, 0);
+        const info = encodeVfioDeviceInfo({ argsz: VFIO_DEVICE_INFO_SIZEOF, flags: 0, numRegions: 0, numIrqs: 0, capOffset: 0 });
         conn.du.proc.ioctl(conn.du.deviceFd, VFIO_DEVICE_GET_INFO, info);
         conn.reply(msg, frameDeviceInfoReply(info));
       },
@@ -62,17 +60,15 @@ export const deviceHandlers: ReadonlyMap<number, CommandHandler> = new Map<numbe
         const req = decodeRegionInfoRequest(msg.payload);
         const du = conn.du;
         // The ioctl sees the client's argsz, so the kernel's capability-chain rule decides what fits.
-        const info = Buffer.alloc(Math.min(req.argsz, MAX_REGION_INFO));
-        info.writeUInt32LE(info.length, 0);
-        info.writeUInt32LE(req.index, 8);
+        const argsz = Math.min(req.argsz, MAX_REGION_INFO);
+        const info = encodeVfioRegionInfo({ argsz, flags: 0, index: req.index, capOffset: 0, size: 0n, offset: 0n }, new Uint8Array(argsz));
         du.proc.ioctl(du.deviceFd, VFIO_DEVICE_GET_REGION_INFO, info);
         const reply = frameRegionInfoReply(info, req.argsz);
-        const flags = reply.readUInt32LE(4);
-        const size = Number(reply.readBigUInt64LE(16));
+        const { flags, size, offset } = decodeVfioRegionInfo(info);
         const mmap = du.proc.mmap;
-        if ((flags & VFIO_REGION_INFO_FLAG_MMAP) !== 0 && size > 0 && mmap !== undefined) {
+        if ((flags & VFIO_REGION_INFO_FLAG_MMAP) !== 0 && size > 0n && mmap !== undefined) {
           // The spec: the region's fd comes with the reply and `offset` becomes the offset to mmap in it.
-          const backing = mmap.call(du.proc, du.deviceFd, Number(reply.readBigUInt64LE(24)), size, (flags & VFIO_REGION_INFO_FLAG_WRITE) !== 0);
+          const backing = mmap.call(du.proc, du.deviceFd, Number(offset), Number(size), (flags & VFIO_REGION_INFO_FLAG_WRITE) !== 0);
           reply.writeBigUInt64LE(BigInt(backing.offset), 24);
           conn.reply(msg, reply, [backing.fd]); // the fd stays the device's: the client gets its own copy
           return;
@@ -99,9 +95,7 @@ export const deviceHandlers: ReadonlyMap<number, CommandHandler> = new Map<numbe
       takesFds: false,
       handle(conn, msg) {
         const req = decodeIrqInfoRequest(msg.payload);
-        const info = Buffer.alloc(VFIO_IRQ_INFO_SIZE);
-        info.writeUInt32LE(VFIO_IRQ_INFO_SIZE, 0);
-        info.writeUInt32LE(req.index, 8);
+        const info = encodeVfioIrqInfo({ argsz: VFIO_IRQ_INFO_SIZEOF, flags: 0, index: req.index, count: 0 });
         conn.du.proc.ioctl(conn.du.deviceFd, VFIO_DEVICE_GET_IRQ_INFO, info);
         conn.reply(msg, frameIrqInfoReply(info));
       },

@@ -1,6 +1,6 @@
 // VFIO_USER_DMA_MAP and VFIO_USER_DMA_UNMAP (vfio-user.rst; libvfio-user lib/dma.c and test_dma_{map,unmap}.py):
-// an fd-backed range is mmapped into the connection's process and mapped in its IOAS; a range without an fd
-// is reserved and reached by DMA_READ/DMA_WRITE messages.
+// the range is put into the connection's process and mapped in its IOAS: an fd-backed one mmapped, one without
+// an fd as message-backed memory the device reaches by DMA_READ/DMA_WRITE (message-dma.ts).
 import * as native from '../native/index.js';
 import { ArrayBufferBacking } from '../vfio/dma-space.js';
 import { VfioError, check } from '../uapi/errno.js';
@@ -8,6 +8,7 @@ import type { CommandHandler } from './handler.js';
 import { MessageBacking } from './message-dma.js';
 import {
   VFIO_DMA_UNMAP_FLAG_ALL,
+  VFIO_USER_DEFAULT_MAX_DATA_XFER_SIZE,
   VFIO_USER_DMA_MAP,
   VFIO_USER_DMA_UNMAP,
   VFIO_USER_F_DMA_REGION_READ,
@@ -36,7 +37,9 @@ export const dmaHandlers: ReadonlyMap<number, CommandHandler> = new Map<number, 
         const fds = msg.takeFds();
         const fd = fds[0];
         if (fd === undefined) {
-          user.dmaMap(req.address, req.size, new MessageBacking(size), prot);
+          const maxDataXferSize = conn.negotiated?.client.maxDataXferSize ?? VFIO_USER_DEFAULT_MAX_DATA_XFER_SIZE;
+          const backing = new MessageBacking(conn, { address: req.address, size, prot, maxDataXferSize, layout: conn.dmaLayout });
+          user.dmaMap(req.address, req.size, backing, prot);
         } else {
           let ab: ArrayBuffer;
           try {

@@ -38,8 +38,8 @@ export const featureHandlers: ReadonlyMap<number, CommandHandler> = new Map<numb
           // struct vfio_device_feature_mig_state {device_state u32, data_fd s32}: the fd is ours to keep.
           const dataFd = arg.length >= 16 ? arg.readInt32LE(12) : -1;
           if (dataFd >= 0) {
-            if (conn.migrationFd >= 0) du.proc.close(conn.migrationFd);
-            conn.migrationFd = dataFd;
+            if (du.migrationFd >= 0) du.proc.close(du.migrationFd);
+            du.migrationFd = dataFd;
           }
         }
         const isGet = (req.flags & VFIO_DEVICE_FEATURE_GET) !== 0;
@@ -53,9 +53,10 @@ export const featureHandlers: ReadonlyMap<number, CommandHandler> = new Map<numb
       takesFds: false,
       handle(conn, msg) {
         const req = decodeMigDataRead(msg.payload, conn.negotiated?.server.maxDataXferSize ?? 0);
-        if (conn.migrationFd < 0) throw new VfioError('EINVAL', 'no migration data stream');
+        const du = conn.du;
+        if (du.migrationFd < 0) throw new VfioError('EINVAL', 'no migration data stream');
         const data = Buffer.alloc(req.size);
-        const n = conn.du.proc.read(conn.migrationFd, data);
+        const n = du.proc.read(du.migrationFd, data);
         conn.reply(msg, encodeMigDataReadReply(data.subarray(0, n)));
       },
     },
@@ -66,8 +67,9 @@ export const featureHandlers: ReadonlyMap<number, CommandHandler> = new Map<numb
       takesFds: false,
       handle(conn, msg) {
         const req = decodeMigDataWrite(msg.payload, conn.negotiated?.server.maxDataXferSize ?? 0);
-        if (conn.migrationFd < 0) throw new VfioError('EINVAL', 'no migration data stream');
-        const n = conn.du.proc.write(conn.migrationFd, req.data);
+        const du = conn.du;
+        if (du.migrationFd < 0) throw new VfioError('EINVAL', 'no migration data stream');
+        const n = du.proc.write(du.migrationFd, req.data);
         check(n === req.size, 'EINVAL', `device took ${n} of ${req.size} bytes`);
         conn.reply(msg);
       },

@@ -1,7 +1,9 @@
-// REGION_READ, REGION_WRITE and REGION_WRITE_MULTI: pread/pwrite on the device fd at the region's offset
-// (vfio-user.rst; libvfio-user handle_region_access/is_valid_region_access for the errnos). This is the
-// hot path: the reply is written into the connection's batch buffer and nothing else is allocated but views.
+// REGION_READ, REGION_WRITE and REGION_WRITE_MULTI: region-addressed reads and writes of the device fd
+// (vfio-user.rst; libvfio-user handle_region_access/is_valid_region_access for the errnos). The access is checked
+// here, once, against the region as GET_REGION_INFO reported it; the device file and the driver trust it. This
+// is the hot path: the reply is written into the connection's batch buffer and nothing else is allocated but views.
 import { check } from '../uapi/errno.js';
+import { VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE } from '../uapi/region-info.js';
 import type { CommandHandler } from './handler.js';
 import type { Connection } from './connection.js';
 import {
@@ -19,7 +21,6 @@ import {
   writeRegionWriteReply,
   type RegionAccess,
 } from './protocol/index.js';
-import type { RegionEntry } from './device-user.js';
 
 /* One decoded access reused by every connection: handlers run to completion one at a time. */
 const access: RegionAccess = createRegionAccess();
@@ -28,11 +29,11 @@ function maxXfer(conn: Connection): number {
   return conn.negotiated?.server.maxDataXferSize ?? 0;
 }
 
-/** The region, with the access inside it (EINVAL otherwise, as libvfio-user). */
-function regionFor(conn: Connection, index: number, offset: number, count: number): RegionEntry {
+/** EINVAL (as libvfio-user) unless [offset, offset + count) is inside region `index` and the region allows `flag`. */
+function checkAccess(conn: Connection, index: number, offset: number, count: number, flag: number): void {
   const r = conn.du.region(index);
   check(count > 0 && offset + count <= r.size, 'EINVAL', `access of ${count} at ${offset} outside region ${index} of ${r.size} bytes`);
-  return r;
+  check((r.flags & flag) !== 0, 'EINVAL', `region ${index} is not ${flag === VFIO_REGION_INFO_FLAG_READ ? 'readable' : 'writable'}`);
 }
 
 export const regionHandlers: ReadonlyMap<number, CommandHandler> = new Map<number, CommandHandler>([
@@ -42,11 +43,11 @@ export const regionHandlers: ReadonlyMap<number, CommandHandler> = new Map<numbe
       takesFds: false,
       handle(conn, msg) {
         const a = readRegionAccess(msg.payload, false, maxXfer(conn), access);
-        const r = regionFor(conn, a.region, a.offset, a.count);
+        checkAccess(conn, a.region, a.offset, a.count, VFIO_REGION_INFO_FLAG_READ);
         const du = conn.du;
         const reply = conn.allocReply(regionReadReplySize(a.count));
         const dataAt = writeRegionReadReply(reply, 0, msg.header.msgId, a);
-        const n = du.proc.pread(du.deviceFd, reply.subarray(dataAt), r.offset + a.offset);
+        const n = du.proc.regionRead(du.deviceFd, a.region, a.offset, reply.subarray(dataAt));
         if (msg.header.flags & VFIO_USER_F_NO_REPLY) return;
         if (n !== a.count) {
           // A short read goes back with the count read (QEMU accepts count <= requested).
@@ -64,9 +65,9 @@ export const regionHandlers: ReadonlyMap<number, CommandHandler> = new Map<numbe
       takesFds: false,
       handle(conn, msg) {
         const a = readRegionAccess(msg.payload, true, maxXfer(conn), access);
-        const r = regionFor(conn, a.region, a.offset, a.count);
+        checkAccess(conn, a.region, a.offset, a.count, VFIO_REGION_INFO_FLAG_WRITE);
         const du = conn.du;
-        du.proc.pwrite(du.deviceFd, msg.payload.subarray(VFIO_USER_REGION_ACCESS_SIZE), r.offset + a.offset);
+        du.proc.regionWrite(du.deviceFd, a.region, a.offset, msg.payload.subarray(VFIO_USER_REGION_ACCESS_SIZE));
         if (msg.header.flags & VFIO_USER_F_NO_REPLY) return;
         const reply = conn.allocReply(32);
         writeRegionWriteReply(reply, 0, msg.header.msgId, a);
@@ -83,8 +84,8 @@ export const regionHandlers: ReadonlyMap<number, CommandHandler> = new Map<numbe
         const writes = decodeRegionWriteMulti(msg.payload);
         const du = conn.du;
         // Validate all first, so a bad entry applies none of them.
-        const regions = writes.map((w) => regionFor(conn, w.region, w.offset, w.count));
-        writes.forEach((w, i) => du.proc.pwrite(du.deviceFd, w.data, (regions[i] as RegionEntry).offset + w.offset));
+        for (const w of writes) checkAccess(conn, w.region, w.offset, w.count, VFIO_REGION_INFO_FLAG_WRITE);
+        for (const w of writes) du.proc.regionWrite(du.deviceFd, w.region, w.offset, w.data);
         conn.reply(msg, encodeRegionWriteMultiReply(writes.length));
       },
     },

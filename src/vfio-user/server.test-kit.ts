@@ -168,6 +168,18 @@ export class RawClient {
     if (n !== bytes.length) throw new Error(`short send ${n}`);
   }
 
+  /** Sends all of `bytes`, waiting while the socket is full (the server may still be reading a flood). */
+  async sendAll(bytes: Uint8Array, ms = 20_000): Promise<void> {
+    const end = Date.now() + ms;
+    for (let off = 0; off < bytes.length; ) {
+      const n = native.sendmsg(this.fd, bytes.subarray(off));
+      if (n > 0) off += n;
+      else if (n !== -native.EAGAIN) throw new Error(`send failed with errno ${-n} after ${off} of ${bytes.length} bytes`);
+      else if (Date.now() > end) throw new Error(`the server stopped reading after ${off} of ${bytes.length} bytes`);
+      else await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
   /** Sends VERSION with QEMU's caps and checks the reply. */
   async handshake(): Promise<void> {
     this.send(encodeCommand(0, VFIO_USER_VERSION, encodeVersion(0, 0, QEMU_CAPABILITIES_JSON)));
@@ -241,7 +253,7 @@ export class RawClient {
     const chunk = Buffer.alloc(65536);
     for (;;) {
       const n = native.recvmsg(this.fd, chunk, 0, chunk.length, fdsOut);
-      if (n === 0 || (n < 0 && n !== -11)) return true;
+      if (n === 0 || (n < 0 && n !== -native.EAGAIN)) return true;
       for (let i = 1; i <= (fdsOut[0] ?? 0); i++) native.close(fdsOut[i] ?? -1);
       if (Date.now() > end) return false;
       await new Promise((r) => setTimeout(r, 1));

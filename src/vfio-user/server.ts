@@ -6,11 +6,11 @@ import { hostOf } from '../base/device.js';
 import { silentLogger, type Logger } from '../base/log.js';
 import * as native from '../native/index.js';
 import { VfioError, check } from '../uapi/errno.js';
-import { vfioSetDmaRwAsync } from '../vfio/dma-access.js';
 import type { VfioDevice } from '../vfio/vfio-device.js';
 import { VfioProcess } from '../vfio/vfio-process.js';
-import { Connection, DEFAULT_HOT_PATH, type ConnectionHost, type HotPathOptions } from './connection.js';
-import type { DeviceProcess, DeviceProcessFactory } from './device-process.js';
+import { Connection } from './connection.js';
+import { DEFAULT_HOT_PATH, type ConnectionHost, type HotPathOptions } from './connection-host.js';
+import type { DeviceProcessFactory } from './device-process.js';
 import { DeviceUser } from './device-user.js';
 import type { CommandHandler } from './handler.js';
 import { deviceHandlers } from './handlers-device.js';
@@ -18,10 +18,8 @@ import { dmaHandlers } from './handlers-dma.js';
 import { featureHandlers } from './handlers-feature.js';
 import { regionHandlers } from './handlers-region.js';
 import { versionHandlers } from './handlers-version.js';
-import { connectionDmaRw } from './message-dma.js';
 import { DEFAULT_SERVER_LIMITS, type DmaRwLayout, type ServerCapabilityLimits } from './protocol/index.js';
 
-const EAGAIN = 11;
 /** How long close() lets clients read their last replies before cutting them off. */
 const CLOSE_GRACE_MS = 1000;
 /** A connection counts as active for busy-poll decisions this long after its last bytes. */
@@ -163,7 +161,7 @@ export class VfioUserServer {
   #accept(device: VfioDevice, listenFd: number): void {
     for (;;) {
       const fd = native.accept(listenFd);
-      if (fd === -EAGAIN) return;
+      if (fd === -native.EAGAIN) return;
       if (fd < 0) {
         this.#log.warn({ errno: -fd }, 'vfio-user: accept failed');
         return;
@@ -174,21 +172,11 @@ export class VfioUserServer {
     }
   }
 
-  #openUser(conn: Connection): { proc: DeviceProcess; user: DeviceUser } {
-    const device = conn.device;
-    const path = device.cdevPath;
+  #openUser(conn: Connection): DeviceUser {
+    const path = conn.device.cdevPath;
     check(path !== null, 'ENODEV', 'device is being unregistered');
-    const proc = this.#createProcess(hostOf(device));
-    let user: DeviceUser;
-    try {
-      user = new DeviceUser(proc, path);
-    } catch (err) {
-      proc.closeAll();
-      throw err;
-    }
-    // Message-backed DMA is reachable through vfioDmaRwAsync while this client has the device.
-    vfioSetDmaRwAsync(device, (iova, buf, write) => connectionDmaRw(conn, iova, buf, write));
-    return { proc, user };
+    // The process is the user's from here: DeviceUser.close (at disconnect) ends it.
+    return DeviceUser.open(this.#createProcess(hostOf(conn.device)), path);
   }
 
   #noteActivity(conn: Connection): void {
@@ -204,7 +192,6 @@ export class VfioUserServer {
   }
 
   #connectionClosed(conn: Connection): void {
-    if (conn.openedUser) vfioSetDmaRwAsync(conn.device, undefined); // balances the install in #openUser
     this.#connections.delete(conn);
     if (this.#lastActive === conn) this.#lastActive = undefined;
     this.#log.debug({ conn: conn.id }, 'vfio-user: client gone');

@@ -4,8 +4,7 @@
 import * as native from '../native/index.js';
 import { MessageFramer } from './protocol/index.js';
 
-const EAGAIN = 11;
-const EINTR = 4;
+const { EAGAIN, EINTR } = native;
 const INITIAL_RECV = 64 * 1024;
 /** A peer that stops reading: beyond this many queued bytes we stop reading from it too (backpressure). */
 const MAX_QUEUED = 4 * 1024 * 1024;

@@ -10,12 +10,21 @@ export function isU64(v: bigint): boolean {
   return v >= 0n && v <= U64_MAX;
 }
 
-/** Memory that can back a range of user addresses (an ArrayBuffer, a memfd, ...). Synchronous. */
+/**
+ * Memory that can back a range of user addresses (an ArrayBuffer, a memfd, ...). The CPU copies through read
+ * and write. Memory whose bytes live elsewhere and arrive later (pages a userfaultfd handler serves, or a
+ * vfio-user client's memory reached by messages) also has readAsync/writeAsync: asynchronous DMA
+ * (vfioDmaRwAsync) uses those, and its synchronous read/write may fail with EFAULT.
+ */
 export interface DmaBacking {
   /** Copies `dst.length` bytes starting at `offset` into `dst`. */
   read(offset: number, dst: Uint8Array): void;
   /** Copies `src` into the backing at `offset`. */
   write(offset: number, src: Uint8Array): void;
+  /** Optional: read() that may complete later; `dst` is filled when the promise resolves. */
+  readAsync?(offset: number, dst: Uint8Array): Promise<void>;
+  /** Optional: write() that may complete later; `src` must stay unchanged until the promise settles. */
+  writeAsync?(offset: number, src: Uint8Array): Promise<void>;
   readonly size: number;
 }
 
@@ -122,6 +131,31 @@ export interface DmaSegment {
   readonly backing: DmaBacking;
   readonly offset: number;
   readonly length: number;
+}
+
+/**
+ * Copies between `buf` and the memory of `segments` (consecutive, covering `buf` in order): a segment whose
+ * backing has the asynchronous accessor is awaited, the others are copied synchronously. Rejects with the first
+ * failure; the segments before it are done.
+ */
+export async function dmaSegmentsRwAsync(segments: readonly DmaSegment[], buf: Uint8Array, write: boolean): Promise<void> {
+  let total = 0;
+  for (const s of segments) total += s.length;
+  if (total !== buf.length) throw new Error(`dmaSegmentsRwAsync: segments cover ${total} of ${buf.length} bytes`);
+  let pos = 0;
+  for (const s of segments) {
+    const part = buf.subarray(pos, pos + s.length);
+    const b = s.backing;
+    if (write) {
+      if (b.writeAsync !== undefined) await b.writeAsync(s.offset, part);
+      else b.write(s.offset, part);
+    } else if (b.readAsync !== undefined) {
+      await b.readAsync(s.offset, part);
+    } else {
+      b.read(s.offset, part);
+    }
+    pos += s.length;
+  }
 }
 
 interface Vma extends Range {

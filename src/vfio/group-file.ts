@@ -46,6 +46,7 @@ class GroupContainerAttachment implements VfioGroupIommu {
     const group = this.group;
     device.dmaAccess = {
       dmaRw: (iova, buf, write) => iommu.dmaRw(iova, buf, write),
+      dmaSegments: (iova, length, write) => iommu.dmaSegments(iova, length, write),
       pinPages: (iova, npage, prot) => void iommu.pinPages(iova, npage, prot, group),
       unpinPages: (iova, npage) => iommu.unpinPages(iova, npage),
     };

@@ -19,9 +19,10 @@ export {
   vfioDfClose,
 } from './device-file.js';
 export type { DeviceFileBinding } from './device-file.js';
+export { deviceFileRegionRw } from './device-region.js';
 export { cdevOpen, cdevPath } from './cdev.js';
-export { vfioDmaRw, vfioDmaRwAsync, vfioSetDmaRwAsync, vfioPinPages, vfioUnpinPages } from './dma-access.js';
-export type { VfioDmaAccess, DmaRwAsync } from './dma-access.js';
+export { vfioDmaRw, vfioDmaRwAsync, vfioPinPages, vfioUnpinPages } from './dma-access.js';
+export type { VfioDmaAccess } from './dma-access.js';
 export { vfioCore, vfioConfigure } from './core-state.js';
 export type { VfioCoreOptions } from './core-state.js';
 export { subscribeLifecycle, lifecycleChannels, LIFECYCLE_STEPS } from './events.js';

@@ -4,7 +4,7 @@
 // pinning and dma_rw (type1-pin.ts), dirty tracking (type1-dirty.ts), groups and devices (type1-group.ts).
 
 import { VFIO_DMA_CC_IOMMU, VFIO_TYPE1_IOMMU, VFIO_TYPE1v2_IOMMU, VFIO_UNMAP_ALL, VFIO_UPDATE_VADDR } from '../uapi/ioctl.js';
-import type { UserAddressSpace } from './dma-space.js';
+import type { DmaSegment, UserAddressSpace } from './dma-space.js';
 import {
   DIRTY_BITMAP_SIZE_MAX, VFIO_IOMMU_INFO_CAPS, VFIO_IOMMU_INFO_PGSIZES, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
   VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
@@ -13,7 +13,7 @@ import {
 } from './iommu-type1-types.js';
 import { VfioIommu, hasEmulated } from './type1-state.js';
 import { vfioDmaDoMap, vfioDmaDoUnmap, vfioIommuUnmapAll } from './type1-dma.js';
-import { vfioIommuType1DmaRw, vfioIommuType1PinPages, vfioIommuType1UnpinPages } from './type1-pin.js';
+import { vfioIommuType1DmaRw, vfioIommuType1DmaSegments, vfioIommuType1PinPages, vfioIommuType1UnpinPages } from './type1-pin.js';
 import { vfioIommuDirtyStart, vfioIommuDirtyStop, vfioIovaDirtyBitmap } from './type1-dirty.js';
 import {
   vfioIommuType1AttachGroup, vfioIommuType1DetachGroup, vfioIommuType1RegisterDevice, vfioIommuType1UnregisterDevice,
@@ -125,6 +125,11 @@ export class VfioIommuType1 {
   /** vfio_dma_rw(): copies between `buf` and the user memory behind [iova, iova + buf.length), across mappings. */
   dmaRw(iova: bigint, buf: Uint8Array, write: boolean): void {
     vfioIommuType1DmaRw(this.iommu, iova, buf, write);
+  }
+
+  /** dmaRw's checks without the copy: the user memory behind [iova, iova + length), for vfioDmaRwAsync. */
+  dmaSegments(iova: bigint, length: number, write: boolean): DmaSegment[] {
+    return vfioIommuType1DmaSegments(this.iommu, iova, length, write);
   }
 
   // --- VFIO_IOMMU_GET_INFO ---

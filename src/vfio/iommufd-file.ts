@@ -102,6 +102,7 @@ export class IommufdFile extends VfioFile {
       const ctx = this.ctx;
       device.dmaAccess = {
         dmaRw: (iova, buf, write) => ctx.dmaRw(devid, iova, buf, write),
+        dmaSegments: (iova, length, write) => ctx.dmaSegments(devid, iova, length, write),
         pinPages: (iova, npage, prot) => void ctx.pinPages(devid, iova, npage, prot),
         unpinPages: (iova, npage) => ctx.unpinPages(devid, iova, npage),
       };

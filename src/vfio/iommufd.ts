@@ -3,7 +3,7 @@
 
 import { VfioError, check } from '../uapi/errno.js';
 import { silentLogger, type Logger } from '../base/log.js';
-import { RangeList, U64_MAX, UserAddressSpace, isU64, type Range } from './dma-space.js';
+import { RangeList, U64_MAX, UserAddressSpace, isU64, type DmaSegment, type Range } from './dma-space.js';
 import { IOMMU_READ, IOMMU_WRITE, PAGE_SIZE, type DmaUnmapListener, type PinnedPage } from './iommu-type1-types.js';
 
 export const IOMMU_IOAS_MAP_FIXED_IOVA = 1 << 0;
@@ -239,6 +239,32 @@ export class IommufdCtx {
       pos += count;
       cur += BigInt(count);
     }
+  }
+
+  /**
+   * iommufd_access_rw()'s walk without the copy: the process memory behind [iova, iova + length), checked as
+   * dmaRw checks it, for vfioDmaRwAsync to copy (memory served asynchronously).
+   */
+  dmaSegments(devId: number, iova: bigint, length: number, write: boolean): DmaSegment[] {
+    const dev = this.getDevice(devId);
+    check(dev.access !== undefined, 'EINVAL', 'not an emulated device');
+    check(length > 0, 'EINVAL', 'zero length');
+    check(isU64(iova) && iova + BigInt(length) - 1n <= ULONG_MAX, 'EOVERFLOW', 'range wraps');
+    const ioas = dev.ioas;
+    check(ioas !== undefined, 'ENOENT', 'not attached');
+    const out: DmaSegment[] = [];
+    let cur = iova;
+    let pos = 0;
+    while (pos < length) {
+      const area = ioas.areas.find(cur);
+      check(area !== undefined, 'ENOENT', 'iova not mapped');
+      check(!write || (area.prot & IOMMU_WRITE) !== 0, 'EPERM', 'area not writeable');
+      const count = Math.min(length - pos, Number(area.last - cur + 1n));
+      out.push(...this.mm.translate(area.userVa + (cur - area.start), BigInt(count)));
+      pos += count;
+      cur += BigInt(count);
+    }
+    return out;
   }
 
   // --- internals ---

@@ -3,7 +3,7 @@
 // vfio_iommu_type1_unpin_pages(), vfio_iommu_type1_dma_rw() and vfio_pin_map_dma() in drivers/vfio/vfio_iommu_type1.c.
 
 import { check } from '../uapi/errno.js';
-import { U64_MAX, isU64 } from './dma-space.js';
+import { U64_MAX, isU64, type DmaSegment } from './dma-space.js';
 import { IOMMU_READ, IOMMU_WRITE, PAGE_SIZE, VFIO_PIN_PAGES_MAX_ENTRIES, type PinnedPage } from './iommu-type1-types.js';
 import type { VfioDma, VfioIommu } from './type1-state.js';
 import { vfioDmaMarkDirty } from './type1-dirty.js';
@@ -58,19 +58,36 @@ export function vfioIommuType1UnpinPages(iommu: VfioIommu, iova: bigint, npage: 
   if (i !== npage) iommu.log.warn({ iova, npage, done: i }, 'vfio type1: unpin of an unmapped iova');
 }
 
-/** vfio_dma_rw(): copies between `buf` and the user memory behind [iova, iova + buf.length), across mappings. */
-export function vfioIommuType1DmaRw(iommu: VfioIommu, iova: bigint, buf: Uint8Array, write: boolean): void {
-  check(buf.length > 0, 'EINVAL', 'zero length');
+/**
+ * vfio_iommu_type1_dma_rw()'s walk over [iova, iova + length): each piece in one mapping, checked (EINVAL when
+ * unmapped, EPERM without the permission: a device write needs WRITE, any access READ), handed to `visit`.
+ */
+function dmaWalk(
+  iommu: VfioIommu,
+  iova: bigint,
+  length: number,
+  write: boolean,
+  visit: (dma: VfioDma, offset: bigint, count: number, pos: number) => void,
+): void {
+  check(length > 0, 'EINVAL', 'zero length');
   check(iommu.vaddrInvalidCount === 0, 'EBUSY', 'vfio_dma_rw not allowed with VFIO_UPDATE_VADDR');
   let cur = iova;
   let pos = 0;
-  while (pos < buf.length) {
+  while (pos < length) {
     const dma = isU64(cur) ? iommu.dmaList.find(cur) : undefined;
     check(dma !== undefined, 'EINVAL', 'iova not mapped');
-    // A device write needs WRITE; any access needs READ (the kernel's rule).
     check(!((write && !(dma.prot & IOMMU_WRITE)) || !(dma.prot & IOMMU_READ)), 'EPERM', 'mapping permissions');
     const offset = cur - dma.start;
-    const count = Math.min(buf.length - pos, Number(dma.size - offset));
+    const count = Math.min(length - pos, Number(dma.size - offset));
+    visit(dma, offset, count, pos);
+    pos += count;
+    cur += BigInt(count);
+  }
+}
+
+/** vfio_dma_rw(): copies between `buf` and the user memory behind [iova, iova + buf.length), across mappings. */
+export function vfioIommuType1DmaRw(iommu: VfioIommu, iova: bigint, buf: Uint8Array, write: boolean): void {
+  dmaWalk(iommu, iova, buf.length, write, (dma, offset, count, pos) => {
     const chunk = buf.subarray(pos, pos + count);
     if (write) {
       iommu.mm.write(dma.vaddr + offset, chunk);
@@ -78,9 +95,22 @@ export function vfioIommuType1DmaRw(iommu: VfioIommu, iova: bigint, buf: Uint8Ar
     } else {
       iommu.mm.read(dma.vaddr + offset, chunk);
     }
-    pos += count;
-    cur += BigInt(count);
-  }
+  });
+}
+
+/**
+ * The same walk without the copy: the user memory behind [iova, iova + length), for vfioDmaRwAsync to copy
+ * (memory a client shares by messages is reached asynchronously). A write is dirty-logged once every piece passed.
+ */
+export function vfioIommuType1DmaSegments(iommu: VfioIommu, iova: bigint, length: number, write: boolean): DmaSegment[] {
+  const out: DmaSegment[] = [];
+  const written: [VfioDma, bigint, number][] = [];
+  dmaWalk(iommu, iova, length, write, (dma, offset, count) => {
+    out.push(...iommu.mm.translate(dma.vaddr + offset, BigInt(count)));
+    if (write) written.push([dma, offset, count]);
+  });
+  for (const [dma, offset, count] of written) vfioDmaMarkDirty(iommu, dma, offset, BigInt(count));
+  return out;
 }
 
 /** The IOMMU-domain pin of a whole mapping (vfio_pin_map_dma / replay): every page must be backed. */

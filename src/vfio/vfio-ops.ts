@@ -40,6 +40,13 @@ export interface VfioDeviceOps<D extends VfioDevice = VfioDevice> {
   read?(dev: D, buf: Uint8Array, pos: number): number;
   /** write(2) on the device file at `pos`; returns bytes written. */
   write?(dev: D, buf: Uint8Array, pos: number): number;
+  /**
+   * Region-addressed read (`write` false) or write of [offset, offset + buf.length) of region `index`, for users
+   * of the device-file API that name the region instead of a file position (the vfio-user server). The caller
+   * has checked the range and the region's READ/WRITE flag against GET_REGION_INFO. Returns bytes moved.
+   * Absent: the core calls read/write at the region's GET_REGION_INFO offset.
+   */
+  regionRw?(dev: D, index: number, offset: number, buf: Uint8Array, write: boolean): number;
   /** Every device ioctl but VFIO_DEVICE_FEATURE: `arg` is the user's buffer (its argsz bytes), updated in place. */
   ioctl?(dev: D, cmd: number, arg: Uint8Array): number;
   /** mmap(2) of the device file: which fd and offset back [pos, pos+length) (the fd stays the driver's). */

@@ -1,7 +1,7 @@
 // A userspace process as VFIO sees it: an fd table of VFIO files and the memory its pointers refer to. open()
 // follows the char devices of drivers/vfio (container.c /dev/vfio/vfio, group.c /dev/vfio/N, device_cdev.c
 // /dev/vfio/devices/vfioN) and drivers/iommu/iommufd/main.c (/dev/iommu); the fd calls follow fs/ioctl.c and
-// fs/read_write.c.
+// fs/read_write.c, plus a region-addressed read/write of device fds that has no syscall of its own (device-region.ts).
 import type { Host } from '../base/host.js';
 import type { Logger } from '../base/log.js';
 import { VfioError } from '../uapi/errno.js';
@@ -12,8 +12,9 @@ import type { IoctlArg, VfioFdTable } from './vfio-file.js';
 import { VfioFile } from './vfio-file.js';
 import { VfioContainerFile } from './container.js';
 import { vfioGroupFopsOpen } from './group-file.js';
-import { VfioDeviceFdFile } from './device-ioctl.js';
+import { VfioDeviceFops } from './device-fops.js';
 import { IommufdFile } from './iommufd-file.js';
+import { deviceFileRegionRw } from './device-region.js';
 
 export interface VfioProcessOptions {
   readonly logger?: Logger;
@@ -82,6 +83,21 @@ export class VfioProcess implements VfioFdTable {
     return this.fget(fd).write(buf, pos);
   }
 
+  /**
+   * Reads `buf.length` bytes at `offset` of region `index` of a device fd: pread without a file position that
+   * encodes the region. The caller checks the range against GET_REGION_INFO (as libvfio-user checks before its
+   * region callbacks) and the driver trusts it; pread, the uAPI's edge, checks for itself. EINVAL for a fd that
+   * is not a device's.
+   */
+  regionRead(fd: number, index: number, offset: number, buf: Uint8Array): number {
+    return deviceFileRegionRw(this.deviceFile(fd), index, offset, buf, false);
+  }
+
+  /** regionRead's write: `buf` to `offset` of region `index` of a device fd. */
+  regionWrite(fd: number, index: number, offset: number, buf: Uint8Array): number {
+    return deviceFileRegionRw(this.deviceFile(fd), index, offset, buf, true);
+  }
+
   /** read(2) at the file position: migration data fds give the saving stream. */
   read(fd: number, buf: Uint8Array): number {
     return this.fget(fd).read(buf, null);
@@ -101,7 +117,7 @@ export class VfioProcess implements VfioFdTable {
   /** The device file behind a device fd, for in-process users that need the object (EINVAL for other fds). */
   deviceFile(fd: number): VfioDeviceFile {
     const file = this.fget(fd);
-    if (!(file instanceof VfioDeviceFdFile)) throw new VfioError('EINVAL', `fd ${fd} is not a device fd`);
+    if (!(file instanceof VfioDeviceFops)) throw new VfioError('EINVAL', `fd ${fd} is not a device fd`);
     return file.df;
   }
 
@@ -139,7 +155,7 @@ export class VfioProcess implements VfioFdTable {
   private openFile(path: string): VfioFile {
     if (path === '/dev/vfio/vfio') return new VfioContainerFile();
     if (path === '/dev/iommu') return new IommufdFile(this.mm, this.logger);
-    if (path.startsWith('/dev/vfio/devices/')) return new VfioDeviceFdFile(cdevOpen(this.host, path), null);
+    if (path.startsWith('/dev/vfio/devices/')) return new VfioDeviceFops(cdevOpen(this.host, path), null);
     if (path.startsWith('/dev/vfio/')) return vfioGroupFopsOpen(this.host, path);
     throw new VfioError('ENOENT', path);
   }
