@@ -74,8 +74,16 @@ export type { PciEmuSetup, PciEmuRegion } from './emu/index.js';
 // The drivers: one registry the CLI reads too. Each built-in driver folder exports a descriptor (`driver`);
 // its own API is `vfio-ts/drivers/<name>` (e.g. `import { mttyCreate } from 'vfio-ts/drivers/mtty'`).
 export { DriverRegistry, builtinDrivers, loadDriverRegistry, loadDriverModule } from './drivers/registry.js';
-export { isVfioDriverDescriptor } from './drivers/descriptor.js';
-export type { VfioDriverDescriptor, DriverConfigKeys, DriverParams, ConfigClaim, ConfigContext } from './drivers/descriptor.js';
+export { isVfioDriverDescriptor, sampleModule } from './drivers/descriptor.js';
+export type {
+  VfioDriverDescriptor,
+  VfioDriverModule,
+  DriverModuleOptions,
+  DriverConfigKeys,
+  DriverParams,
+  ConfigClaim,
+  ConfigContext,
+} from './drivers/descriptor.js';
 export { parseParams } from './drivers/params.js';
 export { mdevRegisterSample } from './mdev/sample-parent.js';
 export type { MdevSample } from './mdev/sample-parent.js';

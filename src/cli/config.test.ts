@@ -103,3 +103,16 @@ test('loadConfig reports unreadable files and bad JSON without a key', (t) => {
   writeFileSync(join(dir, 'ok.json'), JSON.stringify({ runDir: 'r', devices: [{ driver: 'mtty', type: '1' }] }));
   assert.equal(loadConfig('ok.json', dir, registry).runDir, join(dir, 'r'));
 });
+
+test('modules: each driver module takes its own options; unknown drivers, keys and bad values name their key', () => {
+  const c = parseConfig({ modules: { mdpy: { count: 8 }, mbochs: {} }, devices: [{ driver: 'mdpy', type: 'vga', parent: 'mdpy' }] }, '/etc/vfio', '/home/u', registry);
+  assert.deepEqual(c.modules, { mdpy: { count: 8 }, mbochs: {} });
+  assert.equal(c.devices[0]?.parent, 'mdpy');
+  assert.deepEqual(parseConfig({ devices: [] }, '/etc/vfio', '/home/u', registry).modules, {});
+  bad({ modules: { gvt: {} }, devices: [] }, 'modules.gvt', /no such driver/);
+  bad({ modules: { mdpy: { cuont: 1 } }, devices: [] }, 'modules.mdpy.cuont', /unknown key \(allowed: count\)/);
+  bad({ modules: { mdpy: { count: 0 } }, devices: [] }, 'modules.mdpy.count', /integer from 1 to 1024/);
+  bad({ modules: { mtty: { count: 1 } }, devices: [] }, 'modules.mtty.count', /unknown key/);
+  bad({ modules: [], devices: [] }, 'modules', /must be an object/);
+  bad({ devices: [{ driver: 'mdpy', type: 'vga', parent: '' }] }, 'devices[0].parent', /non-empty string/);
+});

@@ -14,6 +14,8 @@ export interface DeviceSpec {
   readonly driver: string;
   /** The mdev type as the driver names it ("2" for mtty's two-port type) or its sysfs id ("mtty-2"). */
   readonly type: string;
+  /** The mdev parent; absent: the driver module's only parent. */
+  readonly parent?: string;
   /** Absent: a random UUID. */
   readonly uuid?: string;
   /** Absolute socket path; absent: `<runDir>/<driver><n>.sock`. */
@@ -35,6 +37,8 @@ export interface ServeConfig {
   readonly guestMemoryMiB: number;
   /** Driver modules to load besides the built-in ones (absolute paths). */
   readonly drivers: readonly string[];
+  /** Each driver module's options (`modules.<driver>`), parsed by its descriptor's schema. */
+  readonly modules: Readonly<Record<string, DriverParams>>;
   readonly devices: readonly DeviceSpec[];
 }
 
@@ -65,6 +69,7 @@ export function defaultConfig(cwd: string): ServeConfig {
     requestIntervalMs: DEFAULT_REQUEST_INTERVAL_MS,
     guestMemoryMiB: DEFAULT_GUEST_MEMORY_MIB,
     drivers: [],
+    modules: {},
     devices: [{ driver: 'mtty', type: '2', params: {}, key: 'devices[0]' }],
   };
 }
@@ -79,6 +84,7 @@ function rootShape(baseDir: string) {
     requestIntervalMs: intRange(1, 3_600_000).optional().describe('ms between requests to a client while unregister waits for it'),
     guestMemoryMiB: intRange(64, 1 << 22).optional().describe('guest RAM in the printed QEMU command line (MiB)'),
     drivers: listOf(resolvedPath(baseDir)).optional().describe('driver modules to load besides the built-in ones (files exporting `driver`)'),
+    modules: strictObjectOf({}).catchall(z.unknown()).optional().describe('options of each driver module, by driver name (e.g. {"mdpy": {"count": 8}})'),
     devices: listOf(z.unknown(), 'a list of devices to serve').describe('devices to create and export, one vfio-user socket each'),
   };
 }
@@ -88,6 +94,7 @@ function mdevEntryShape(d: VfioDriverDescriptor, baseDir: string) {
   return {
     driver: z.literal(d.name).describe(d.summary),
     type: nonEmptyString('the mdev type, e.g. "2" for a two-port mtty').describe('the mdev type, as the driver names it or its sysfs id'),
+    parent: nonEmptyString().optional().describe("the mdev parent (default: the driver module's only parent)"),
     uuid: z
       .string({ error: (iss) => `must be a UUID like 83b8f4f2-509f-382f-3c1e-e6bfe0fa1001, got ${JSON.stringify(iss.input)}` })
       .regex(UUID_RE, { error: (iss) => `must be a UUID like 83b8f4f2-509f-382f-3c1e-e6bfe0fa1001, got ${JSON.stringify(iss.input)}` })
@@ -168,14 +175,34 @@ export function parseConfig(json: unknown, baseDir: string, cwd: string, registr
   const control = root.control ?? resolve(runDir, DEFAULT_CONTROL_NAME);
   const devices = root.devices.map((d, i) => parseDevice(d, `devices[${i}]`, baseDir, registry));
   checkUnique(devices, runDir, control, registry);
+  const modules = parseModules(root.modules ?? {}, baseDir, registry);
   return {
     runDir,
     control,
     requestIntervalMs: root.requestIntervalMs ?? DEFAULT_REQUEST_INTERVAL_MS,
     guestMemoryMiB: root.guestMemoryMiB ?? DEFAULT_GUEST_MEMORY_MIB,
     drivers: root.drivers ?? [],
+    modules,
     devices,
   };
+}
+
+/** `modules`: each key a loaded driver, each value that driver's module options. */
+function parseModules(json: Readonly<Record<string, unknown>>, baseDir: string, registry: DriverRegistry): Record<string, DriverParams> {
+  const out: Record<string, DriverParams> = {};
+  for (const [name, options] of Object.entries(json)) {
+    const d = registry.get(name);
+    if (d === undefined) throw new ConfigError(`modules.${name}`, `no such driver (loaded: ${registry.names.join(', ')})`);
+    const schema = moduleSchema(d, baseDir);
+    if (isObject(options)) rejectUnknown(options, `modules.${name}`, Object.keys(schema.shape));
+    out[name] = Object.fromEntries(Object.entries(parseWith(schema, options, `modules.${name}`)).filter(([, v]) => v !== undefined));
+  }
+  return out;
+}
+
+/** The schema of driver `d`'s module options. */
+function moduleSchema(d: VfioDriverDescriptor, baseDir: string) {
+  return strictObjectOf(d.module?.shape({ baseDir }) ?? {});
 }
 
 function parseDevice(json: unknown, key: string, baseDir: string, registry: DriverRegistry): DeviceSpec {
@@ -187,10 +214,11 @@ function parseDevice(json: unknown, key: string, baseDir: string, registry: Driv
   if (d === undefined) throw new ConfigError(`${key}.driver`, `must be one of ${names}, got ${JSON.stringify(driverName)}`);
   const schema = deviceSchema(d, baseDir);
   rejectUnknown(json, key, Object.keys(schema.shape), registry, d.name);
-  const { driver, type, uuid, socket, ...params } = parseWith(schema, json, key);
+  const { driver, type, parent, uuid, socket, ...params } = parseWith(schema, json, key);
   return {
     driver,
     type,
+    ...(parent !== undefined ? { parent } : {}),
     ...(uuid !== undefined ? { uuid } : {}),
     ...(socket !== undefined ? { socket } : {}),
     params: Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)),
@@ -261,7 +289,8 @@ export function configJsonSchema(registry: DriverRegistry): Record<string, unkno
   const devices = registry.list().map((d) => deviceSchema(d, baseDir));
   const [first, ...rest] = devices;
   const device = first === undefined ? z.never() : rest.length === 0 ? first : z.union([first, ...rest]);
-  const schema = z.strictObject({ ...rootShape(baseDir), devices: z.array(device) });
+  const modules = z.strictObject(Object.fromEntries(registry.list().map((d) => [d.name, moduleSchema(d, baseDir).optional()])));
+  const schema = z.strictObject({ ...rootShape(baseDir), modules: modules.optional(), devices: z.array(device) });
   return {
     ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
     $id: 'https://vfio-ts.invalid/serve-config.schema.json',

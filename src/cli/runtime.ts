@@ -18,9 +18,8 @@ import { vfioConfigure } from '../vfio/core-state.js';
 import { subscribeLifecycle } from '../vfio/events.js';
 import type { VfioDevice } from '../vfio/vfio-device.js';
 import { VfioError } from '../uapi/errno.js';
-import type { DriverParams, VfioDriverDescriptor } from '../drivers/descriptor.js';
+import type { DriverParams, VfioDriverDescriptor, VfioDriverModule } from '../drivers/descriptor.js';
 import type { DriverRegistry } from '../drivers/registry.js';
-import type { MdevSample } from '../mdev/sample-parent.js';
 import type { DeviceInfo, MdevTypeInfo } from './control-protocol.js';
 import { createExportServer } from './export-server.js';
 import type { ExportServer } from './export-server.js';
@@ -31,6 +30,8 @@ export interface RuntimeOptions {
   readonly requestIntervalMs: number;
   /** The drivers whose modules the host loads. */
   readonly registry: DriverRegistry;
+  /** Each module's options (the config's `modules.<driver>`); `{}` for a driver not named. */
+  readonly moduleOptions?: Readonly<Record<string, DriverParams>>;
 }
 
 export interface CreateOptions {
@@ -41,16 +42,16 @@ export interface CreateOptions {
   readonly params?: DriverParams;
 }
 
-/** A driver's module loaded on the host: its descriptor and the parent its init registered. */
+/** A driver's module loaded on the host: its descriptor and what its init returned. */
 interface LoadedModule {
   readonly driver: VfioDriverDescriptor;
-  readonly sample: MdevSample;
+  readonly module: VfioDriverModule;
 }
 
 export class Runtime {
   readonly host: Host;
   readonly logger: Logger;
-  /** Loaded driver modules, in load order, by parent name (the driver's name). */
+  /** Loaded driver modules, in load order, by driver name. */
   readonly #modules = new Map<string, LoadedModule>();
   readonly #server: ExportServer;
   /** Socket path per exported VFIO device. */
@@ -71,8 +72,8 @@ export class Runtime {
     const rt = new Runtime(opts);
     try {
       for (const driver of opts.registry.list()) {
-        const sample = driver.register(rt.host);
-        rt.#modules.set(sample.name, { driver, sample });
+        const module = driver.register(rt.host, opts.moduleOptions?.[driver.name] ?? {});
+        rt.#modules.set(driver.name, { driver, module });
       }
     } catch (err) {
       await rt.#unloadModules();
@@ -83,13 +84,28 @@ export class Runtime {
 
   /** Module exits, in reverse order of init. */
   async #unloadModules(): Promise<void> {
-    for (const m of [...this.#modules.values()].reverse()) await m.sample.unregister();
+    for (const m of [...this.#modules.values()].reverse()) await m.module.unregister();
     this.#modules.clear();
   }
 
-  /** The guest-side hint of the driver whose parent is `parentName`. */
+  /** The guest-side hint of the driver whose module offers the parent named `parentName`. */
   guestHint(parentName: string): string | undefined {
-    return this.#modules.get(parentName)?.driver.guestHint;
+    return this.#moduleOf(parentName)?.driver.guestHint;
+  }
+
+  /** The parent a new device of `driverName` goes to when the config names none: its module's only parent. */
+  defaultParent(driverName: string): string {
+    const m = this.#modules.get(driverName);
+    if (m === undefined) throw new VfioError('ENODEV', `driver ${driverName} is not loaded`);
+    const names = m.module.parents().map((p) => p.dev.name);
+    if (names.length === 1 && names[0] !== undefined) return names[0];
+    throw new VfioError('EINVAL', `${driverName} has ${names.length === 0 ? 'no parent' : `several parents (${names.join(', ')})`}: name one`);
+  }
+
+  /** The loaded module that registered the parent named `parentName`. */
+  #moduleOf(parentName: string): LoadedModule | undefined {
+    for (const m of this.#modules.values()) if (m.module.parents().some((p) => p.dev.name === parentName)) return m;
+    return undefined;
   }
 
   /** Every type of every parent, with its available instances now. */
@@ -224,7 +240,7 @@ export class Runtime {
     const mdev = this.#findMdevOf(nameOrUuid);
     const vdev = mdevVfioDevice(mdev);
     if (vdev === null) throw new VfioError('ENODEV', `${nameOrUuid} has no VFIO device`);
-    const driver = this.#modules.get(mdev.type.parent.dev.name)?.driver;
+    const driver = this.#moduleOf(mdev.type.parent.dev.name)?.driver;
     if (driver?.screenshot === undefined) throw new VfioError('EINVAL', `${vdev.name} (${vdev.ops?.name ?? '?'}) has no display to take a screenshot of`);
     return driver.screenshot(vdev);
   }

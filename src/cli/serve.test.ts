@@ -140,6 +140,16 @@ test('a bad config exits 2 naming the key, without a stack trace', async (t) => 
   const r2 = await runCli(t, ['serve', '--config', 'bad-type.json'], dir);
   assert.equal(r2.code, 2, r2.stderr);
   assert.match(r2.stderr, /devices\[0\]\.type: .*no type '7'/);
+  assert.deepEqual(readdirSync(join(dir, 'run')), []);  // A parent no module registered names the parent key; a module option holds (mdpy's count of 1: the second is EUSERS).
+  writeFileSync(join(dir, 'bad-parent.json'), JSON.stringify({ runDir: 'run', devices: [{ driver: 'mtty', type: '2', parent: 'nope' }] }));
+  const r3 = await runCli(t, ['serve', '--config', 'bad-parent.json'], dir);
+  assert.equal(r3.code, 2, r3.stderr);
+  assert.match(r3.stderr, /devices\[0\]\.parent: .*no mdev parent 'nope'/);
+  const counted = { runDir: 'run', modules: { mdpy: { count: 1 } }, devices: [{ driver: 'mdpy', type: 'vga' }, { driver: 'mdpy', type: 'vga' }] };
+  writeFileSync(join(dir, 'counted.json'), JSON.stringify(counted));
+  const r4 = await runCli(t, ['serve', '--config', 'counted.json'], dir);
+  assert.equal(r4.code, 2, r4.stderr);
+  assert.match(r4.stderr, /devices\[1\]: EUSERS: .*no instances available/);
   assert.deepEqual(readdirSync(join(dir, 'run')), []);
 });
 

@@ -47,7 +47,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   const startedAt = Date.now();
   mkdirSync(config.runDir, { recursive: true });
-  const runtime = await Runtime.start({ logger, requestIntervalMs: config.requestIntervalMs, registry });
+  const runtime = await Runtime.start({ logger, requestIntervalMs: config.requestIntervalMs, registry, moduleOptions: config.modules });
   let control: ControlServer | null = null;
   const progress = (msg: string): void => logger.info({}, msg);
 
@@ -123,8 +123,7 @@ async function createDevices(runtime: Runtime, config: ServeConfig, progress: (m
     progress(`creating device ${i + 1}/${total}: ${spec.driver} type ${spec.type}`);
     try {
       out.push(
-        // A driver's module registers one parent named after the driver.
-        await runtime.createMdev(spec.driver, spec.type, {
+        await runtime.createMdev(spec.parent ?? runtime.defaultParent(spec.driver), spec.type, {
           socket,
           params: spec.params,
           ...(spec.uuid !== undefined ? { uuid: spec.uuid } : {}),
@@ -133,7 +132,13 @@ async function createDevices(runtime: Runtime, config: ServeConfig, progress: (m
     } catch (err) {
       if (!(err instanceof VfioError)) throw err;
       // Which key is at fault follows from the errno: a type the parent lacks, a UUID in use, or the rest.
-      const key = /no type/.test(err.message) ? `${spec.key}.type` : err.code === 'EEXIST' && spec.uuid !== undefined ? `${spec.key}.uuid` : spec.key;
+      const key = /no type/.test(err.message)
+        ? `${spec.key}.type`
+        : /no mdev parent|several parents|has no parent/.test(err.message)
+          ? `${spec.key}.parent`
+          : err.code === 'EEXIST' && spec.uuid !== undefined
+            ? `${spec.key}.uuid`
+            : spec.key;
       throw new ConfigError(key, err.message);
     }
   }

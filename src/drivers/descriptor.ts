@@ -3,6 +3,7 @@
 // init, and optional capabilities. The kernel's counterpart is a module's init/exit plus its driver struct.
 import type { z } from 'zod';
 import type { Host } from '../base/host.js';
+import type { MdevParent } from '../mdev/mdev-objects.js';
 import type { MdevSample } from '../mdev/sample-parent.js';
 import type { VfioDevice } from '../vfio/vfio-device.js';
 
@@ -28,21 +29,43 @@ export interface DriverConfigKeys {
   claims?(params: DriverParams): readonly ConfigClaim[];
 }
 
-/** A VFIO driver on the mdev bus: its module init registers a parent with types and an mdev driver. */
+/** A driver's module loaded on a host: the mdev parents it offers, and its exit. */
+export interface VfioDriverModule {
+  readonly name: string;
+  /** The mdev parents the module registered (a sample: one; a driver of real hardware: one per device it drives). */
+  parents(): readonly MdevParent[];
+  /** The module exit: every mdev removed (waiting for users), then its parents, drivers and hardware. Idempotent. */
+  unregister(): Promise<void>;
+}
+
+/** Module options: the `modules.<driver>` object of the serve config (the hardware it simulates, budgets). */
+export interface DriverModuleOptions {
+  /** zod shape of the options, all optional (a module loads with `{}`); parsed values go to register. */
+  shape(ctx: ConfigContext): z.ZodRawShape;
+}
+
+/** A VFIO driver on the mdev bus: its module init registers mdev parents with types and an mdev driver. */
 export interface VfioDriverDescriptor {
-  /** The driver's name: the config's `driver` value and its mdev parent's name (`mtty`). */
+  /** The driver's name: the config's `driver` value (and the mdev parent's name for the samples: `mtty`). */
   readonly name: string;
   readonly bus: 'mdev';
   /** One line for listings. */
   readonly summary: string;
-  /** The keys it adds to a config entry; none when absent. */
+  /** The keys it adds to a `devices[]` entry; none when absent. */
   readonly config?: DriverConfigKeys;
+  /** The options its module takes from the config's `modules.<name>`; none when absent. */
+  readonly module?: DriverModuleOptions;
   /** What to tell the user about the guest side (printed after the QEMU command line). */
   readonly guestHint?: string;
-  /** Module init on `host` (mdev_register_parent and the mdev driver); the returned sample's unregister is the exit. */
-  register(host: Host): MdevSample;
+  /** Module init on `host` with its parsed options (`{}` when the config has none); the module's unregister is the exit. */
+  register(host: Host, options: DriverParams): VfioDriverModule;
   /** A PNG of `dev`'s display; EINVAL when `dev` is not this driver's, ENODATA when nothing is shown. */
   screenshot?(dev: VfioDevice): Buffer;
+}
+
+/** A sample module (one parent, samples/vfio-mdev style) as a VfioDriverModule. */
+export function sampleModule(sample: MdevSample): VfioDriverModule {
+  return { name: sample.name, parents: () => [sample.parent], unregister: () => sample.unregister() };
 }
 
 /** Whether `x` has a descriptor's shape (for modules loaded by path). */

@@ -9,7 +9,7 @@ import { Host } from '../base/host.js';
 import { mdevCreate } from '../mdev/mdev-device.js';
 import { mdevParentType } from '../mdev/mdev-parent.js';
 import { mdevVfioDevice } from '../mdev/mdev-vfio.js';
-import type { MdevSample } from '../mdev/sample-parent.js';
+import type { VfioDriverModule } from './descriptor.js';
 import { sanitizer } from '../sanitizer/sanitizer.js';
 import { VfioError } from '../uapi/errno.js';
 import { vfioConfigure } from '../vfio/core-state.js';
@@ -21,7 +21,7 @@ test('mtty, mdpy and mbochs are found by folder, register with their kernel type
   assert.deepEqual(registry.names, ['mbochs', 'mdpy', 'mtty']);
   const host = new Host();
   vfioConfigure(host, { requestIntervalMs: 10 });
-  const samples: MdevSample[] = registry.list().map((d) => d.register(host));
+  const samples: VfioDriverModule[] = registry.list().map((d) => d.register(host, {}));
   assert.deepEqual(samples.map((s) => s.name), ['mbochs', 'mdpy', 'mtty']);
   const types = (name: string): string[] => host.sysfs.ls(`/sys/devices/virtual/${name}/${name}/mdev_supported_types`);
   assert.deepEqual(types('mtty'), ['mtty-1', 'mtty-2']);
@@ -30,13 +30,15 @@ test('mtty, mdpy and mbochs are found by folder, register with their kernel type
   assert.equal(host.sysfs.read('/sys/devices/virtual/mtty/mtty/mdev_supported_types/mtty-2/available_instances'), '12\n');
   const typeOf: Record<string, string> = { mtty: '2', mdpy: 'vga', mbochs: 'small' };
   samples.forEach((s, i) => {
-    const type = mdevParentType(s.parent, typeOf[s.name] ?? '');
+    const [parent] = s.parents();
+    assert.ok(parent);
+    const type = mdevParentType(parent, typeOf[s.name] ?? '');
     assert.ok(type);
     const mdev = mdevCreate(type, `1111111${i}-2222-4333-8444-555555555555`);
     assert.ok(mdevVfioDevice(mdev), `${s.name} probed`);
   });
   assert.equal(host.sysfs.read('/sys/devices/virtual/mtty/mtty/mdev_supported_types/mtty-2/available_instances'), '11\n');
-  assert.throws(() => registry.get('mdpy')?.register(host), (e: unknown) => VfioError.is(e, 'EBUSY'), 'a module loads once');
+  assert.throws(() => registry.get('mdpy')?.register(host, {}), (e: unknown) => VfioError.is(e, 'EBUSY'), 'a module loads once');
   assert.equal(registry.get('gvt'), undefined);
   for (const s of [...samples].reverse()) await s.unregister();
   assert.equal(host.sysfs.exists('/sys/devices/virtual/mtty'), false);
@@ -48,9 +50,10 @@ test('an mtty params value its schema refuses fails the create with EINVAL namin
   const registry = new DriverRegistry(await builtinDrivers());
   const host = new Host();
   vfioConfigure(host, { requestIntervalMs: 10 });
-  const sample = registry.get('mtty')?.register(host);
-  assert.ok(sample);
-  const type = mdevParentType(sample.parent, '1');
+  const sample = registry.get('mtty')?.register(host, {});
+  const parent = sample?.parents()[0];
+  assert.ok(sample && parent);
+  const type = mdevParentType(parent, '1');
   assert.ok(type);
   assert.throws(
     () => mdevCreate(type, '21111111-2222-4333-8444-555555555555', { ports: [{ kind: 'tcp', port: 'x' }] }),

@@ -7,7 +7,11 @@ import { mdevRegisterSample } from '../../mdev/sample-parent.js';
 import type { MdevSample } from '../../mdev/sample-parent.js';
 import { VfioError } from '../../uapi/errno.js';
 import type { VfioDevice } from '../../vfio/vfio-device.js';
-import type { VfioDriverDescriptor } from '../descriptor.js';
+import { z } from 'zod';
+import { intRange } from '../config-schema.js';
+import { sampleModule } from '../descriptor.js';
+import type { DriverParams, VfioDriverDescriptor } from '../descriptor.js';
+import { parseParams } from '../params.js';
 import { MBOCHS_TYPES, MbochsBudget, mbochsDropBudget, mbochsSetBudget, mbochsType } from './mbochs-defs.js';
 import { MbochsState, mbochsCreate, screenshot } from './mbochs.js';
 
@@ -41,13 +45,22 @@ export function mbochsRegister(host: Host, opts: MbochsDriverOptions = {}): Mdev
   };
 }
 
+/** The module's parameter: `count`, the video memory all mbochs devices share in MB (mbochs.c module_param_named(count, ...)). */
+const mbochsModuleOptions = z.strictObject({
+  count: intRange(1, 65536).optional().describe('MB of video memory all mbochs devices share (module parameter count, default 256)'),
+});
+
 /** The registry's entry for mbochs. */
 export const driver: VfioDriverDescriptor = Object.freeze({
   name: 'mbochs',
   bus: 'mdev',
   summary: 'bochs dispi display 1234:1111 with an EDID region (samples/vfio-mdev/mbochs.c)',
   guestHint: "the guest's bochs-drm driver binds 1234:1111; try: modprobe bochs, then look at /dev/dri/card*",
-  register: (host: Host) => mbochsRegister(host),
+  module: { shape: () => mbochsModuleOptions.shape },
+  register: (host: Host, options: DriverParams) => {
+    const { count } = parseParams(mbochsModuleOptions, options, 'mbochs module');
+    return sampleModule(mbochsRegister(host, count === undefined ? {} : { maxMbytes: count }));
+  },
   screenshot: (dev: VfioDevice) => {
     if (!(dev instanceof MbochsState)) throw new VfioError('EINVAL', `${dev.name} is not an mbochs device`);
     return screenshot(dev);

@@ -7,7 +7,11 @@ import { mdevRegisterSample } from '../../mdev/sample-parent.js';
 import type { MdevSample } from '../../mdev/sample-parent.js';
 import { VfioError } from '../../uapi/errno.js';
 import type { VfioDevice } from '../../vfio/vfio-device.js';
-import type { VfioDriverDescriptor } from '../descriptor.js';
+import { z } from 'zod';
+import { intRange } from '../config-schema.js';
+import { sampleModule } from '../descriptor.js';
+import type { DriverParams, VfioDriverDescriptor } from '../descriptor.js';
+import { parseParams } from '../params.js';
 import { MDPY_MAX_DEVICES, MDPY_TYPES } from './mdpy-defs.js';
 import { MdpyState, mdpyCreate, mdpyType, screenshot } from './mdpy.js';
 
@@ -37,13 +41,22 @@ export function mdpyRegister(host: Host, opts: MdpyDriverOptions = {}): MdevSamp
   return mdevRegisterSample(host, 'mdpy', mdpyMdevDriver(opts), MDPY_TYPES);
 }
 
+/** The module's parameter: `count`, the most mdpy devices at once (mdpy.c module_param_named(count, ...)). */
+const mdpyModuleOptions = z.strictObject({
+  count: intRange(1, 1024).optional().describe('the most mdpy devices at once (module parameter count, default 4)'),
+});
+
 /** The registry's entry for mdpy. */
 export const driver: VfioDriverDescriptor = Object.freeze({
   name: 'mdpy',
   bus: 'mdev',
   summary: 'mediated framebuffer display 1b36:000f (samples/vfio-mdev/mdpy.c)',
   guestHint: 'the guest sees a 1b36:000f display; the mdpy-fb sample driver binds it (try: cat /dev/urandom > /dev/fb1)',
-  register: (host: Host) => mdpyRegister(host),
+  module: { shape: () => mdpyModuleOptions.shape },
+  register: (host: Host, options: DriverParams) => {
+    const { count } = parseParams(mdpyModuleOptions, options, 'mdpy module');
+    return sampleModule(mdpyRegister(host, count === undefined ? {} : { maxDevices: count }));
+  },
   screenshot: (dev: VfioDevice) => {
     if (!(dev instanceof MdpyState)) throw new VfioError('EINVAL', `${dev.name} is not an mdpy device`);
     return screenshot(dev);

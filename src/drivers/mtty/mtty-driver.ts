@@ -5,6 +5,7 @@ import type { MdevDriver } from '../../mdev/mdev-objects.js';
 import { mdevVfioDriver } from '../../mdev/mdev-vfio.js';
 import { mdevRegisterSample } from '../../mdev/sample-parent.js';
 import type { MdevSample } from '../../mdev/sample-parent.js';
+import { sampleModule } from '../descriptor.js';
 import type { VfioDriverDescriptor } from '../descriptor.js';
 import { mttyCreate } from './mtty.js';
 import { mttyConfigKeys } from './mtty-params.js';
@@ -34,5 +35,5 @@ export const driver: VfioDriverDescriptor = Object.freeze({
     "the guest's 8250_pci driver binds 4348:3253, one ttyS per port after the legacy ones (boot the guest with " +
     '8250.nr_uarts=8: most kernels register only 4 UARTs); find them with: dmesg | grep 16550A; ' +
     'the default loopback backend echoes what the guest writes',
-  register: mttyRegister,
+  register: (host: Host) => sampleModule(mttyRegister(host)),
 });

@@ -15,6 +15,7 @@ import {
   pciEmuInit,
   pciEmuOps,
   pciEmuSetRegion,
+  sampleModule,
 } from '../../../index.js';
 import type { Host, VfioDeviceOps, VfioDriverDescriptor } from '../../../index.js';
 
@@ -66,10 +67,12 @@ export const driver: VfioDriverDescriptor = Object.freeze({
   summary: 'test driver: 4 KiB of RAM in BAR0, starting with a greeting',
   config: { shape: () => ({ greeting: paramsSchema.shape.greeting }) },
   register: (host: Host) =>
-    mdevRegisterSample(
-      host,
-      'scratchpad',
-      mdevVfioDriver({ name: 'scratchpad', maxInstances: 2, create: (mdev) => allocDevice(ScratchpadState, mdev, ops) }),
-      [{ sysfsName: 'pad', prettyName: 'Scratch pad' }],
+    sampleModule(
+      mdevRegisterSample(
+        host,
+        'scratchpad',
+        mdevVfioDriver({ name: 'scratchpad', maxInstances: 2, create: (mdev) => allocDevice(ScratchpadState, mdev, ops) }),
+        [{ sysfsName: 'pad', prettyName: 'Scratch pad' }],
+      ),
     ),
 });
