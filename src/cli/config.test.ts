@@ -26,7 +26,7 @@ test('the default config serves one two-port mtty with sockets under <cwd>/run',
   const c = defaultConfig('/home/u/proj');
   assert.equal(c.runDir, '/home/u/proj/run');
   assert.equal(c.control, '/home/u/proj/run/vfio-ts.ctl');
-  assert.deepEqual(c.devices, [{ driver: 'mtty', type: '2', params: {}, key: 'devices[0]' }]);
+  assert.deepEqual(c.devices, [{ bus: 'mdev', driver: 'mtty', type: '2', params: {}, key: 'devices[0]' }]);
 });
 
 test('a full config parses; relative paths resolve against the config file directory', () => {
@@ -50,7 +50,9 @@ test('a full config parses; relative paths resolve against the config file direc
   assert.equal(c.control, '/tmp/x.ctl');
   assert.equal(c.requestIntervalMs, 50);
   assert.equal(c.devices.length, 4);
-  assert.equal(c.devices[0]?.uuid, '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001');
+  const d0 = c.devices[0];
+  assert.ok(d0?.bus === 'mdev');
+  assert.equal(d0.uuid, '83b8f4f2-509f-382f-3c1e-e6bfe0fa1001');
   assert.equal(c.devices[0]?.socket, '/etc/vfio/a.sock');
   assert.deepEqual(c.devices[0]?.params['ports'], [{ kind: 'loopback' }, { kind: 'tcp', port: 4555 }]);
   assert.deepEqual(c.devices[1]?.params['ports'], [{ kind: 'unix', path: '/etc/vfio/port.sock' }]);
@@ -107,7 +109,9 @@ test('loadConfig reports unreadable files and bad JSON without a key', (t) => {
 test('modules: each driver module takes its own options; unknown drivers, keys and bad values name their key', () => {
   const c = parseConfig({ modules: { mdpy: { count: 8 }, mbochs: {} }, devices: [{ driver: 'mdpy', type: 'vga', parent: 'mdpy' }] }, '/etc/vfio', '/home/u', registry);
   assert.deepEqual(c.modules, { mdpy: { count: 8 }, mbochs: {} });
-  assert.equal(c.devices[0]?.parent, 'mdpy');
+  const d0 = c.devices[0];
+  assert.ok(d0?.bus === 'mdev');
+  assert.equal(d0.parent, 'mdpy');
   assert.deepEqual(parseConfig({ devices: [] }, '/etc/vfio', '/home/u', registry).modules, {});
   bad({ modules: { gvt: {} }, devices: [] }, 'modules.gvt', /no such driver/);
   bad({ modules: { mdpy: { cuont: 1 } }, devices: [] }, 'modules.mdpy.cuont', /unknown key \(allowed: count\)/);
@@ -115,4 +119,34 @@ test('modules: each driver module takes its own options; unknown drivers, keys a
   bad({ modules: { mtty: { count: 1 } }, devices: [] }, 'modules.mtty.count', /unknown key/);
   bad({ modules: [], devices: [] }, 'modules', /must be an object/);
   bad({ devices: [{ driver: 'mdpy', type: 'vga', parent: '' }] }, 'devices[0].parent', /non-empty string/);
+});
+
+test('machine.pci: bridges and functions with their models parse; mistakes name their key', () => {
+  const c = parseConfig(
+    {
+      machine: {
+        pci: [
+          {
+            devices: [
+              { device: 3, model: 'pci-serial', port: { unix: 'serial.sock' } },
+              { device: 2, bridge: 'root-port', acs: true, slot: { number: 1, hotplug: true }, below: [{ device: 0, model: 'sriov-dma-pf', totalVfs: 2 }] },
+            ],
+          },
+        ],
+      },
+      devices: [],
+    },
+    '/etc/vfio',
+    '/home/u',
+    registry,
+  );
+  assert.deepEqual(c.pci[0]?.devices[0], { device: 3, model: 'pci-serial', port: { kind: 'unix', path: '/etc/vfio/serial.sock' } });
+  assert.equal(c.pci[0]?.devices.length, 2);
+  const dev = (d: object): unknown => ({ machine: { pci: [{ devices: [d] }] }, devices: [] });
+  bad(dev({ device: 3, model: 'nvme' }), 'machine.pci[0].devices[0].model', /unknown model "nvme"/);
+  bad(dev({ device: 32, model: 'pci-serial' }), 'machine.pci[0].devices[0].device', /integer from 0 to 31/);
+  bad(dev({ device: 1, bridge: 'root-prot' }), 'machine.pci[0].devices[0].bridge', /must be one of root-port/);
+  bad(dev({ device: 1, bridge: 'root-port', below: [{ device: 0, model: 'pci-serial', port: 'serial' }] }), 'machine.pci[0].devices[0].below[0].port', /unknown port backend/);
+  bad({ machine: { pcie: [] }, devices: [] }, 'machine.pcie', /unknown key/);
+  bad({ devices: [{ driver: 'mtty', type: '2', device: '0000:00:03.0' }] }, 'devices[0].device', /unknown key/);
 });

@@ -4,20 +4,16 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { resolvedPath, intRange, listOf, nonEmptyString, socketPath, strictObjectOf, typeName } from '../drivers/config-schema.js';
+import { resolvedPath, intRange, listOf, nonEmptyString, socketPath, strictObjectOf, typeName } from '../base/config-schema.js';
 import type { ConfigClaim, DriverParams, VfioDriverDescriptor } from '../drivers/descriptor.js';
 import type { DriverRegistry } from '../drivers/registry.js';
+import { pciRootConfigSchema } from '../hw/pci/machine-spec.js';
+import type { PciRootConfig } from '../hw/pci/machine-spec.js';
 
-/** One device to create at start-up and export on a vfio-user socket. */
-export interface DeviceSpec {
+/** What every device entry has. */
+interface DeviceSpecBase {
   /** A driver of the registry. */
   readonly driver: string;
-  /** The mdev type as the driver names it ("2" for mtty's two-port type) or its sysfs id ("mtty-2"). */
-  readonly type: string;
-  /** The mdev parent; absent: the driver module's only parent. */
-  readonly parent?: string;
-  /** Absent: a random UUID. */
-  readonly uuid?: string;
   /** Absolute socket path; absent: `<runDir>/<driver><n>.sock`. */
   readonly socket?: string;
   /** The driver's own keys, parsed (mtty: `ports`); the new device is created with them. */
@@ -25,6 +21,26 @@ export interface DeviceSpec {
   /** Where in the config file this device came from, for error messages (`devices[0]`). */
   readonly key: string;
 }
+
+/** An mdev to create at start-up and export on a vfio-user socket. */
+export interface MdevDeviceSpec extends DeviceSpecBase {
+  readonly bus: 'mdev';
+  /** The mdev type as the driver names it ("2" for mtty's two-port type) or its sysfs id ("mtty-2"). */
+  readonly type: string;
+  /** The mdev parent; absent: the driver module's only parent. */
+  readonly parent?: string;
+  /** Absent: a random UUID. */
+  readonly uuid?: string;
+}
+
+/** A function of the simulated PCI machine to bind to a PCI-bus VFIO driver and export. */
+export interface PciDeviceSpec extends DeviceSpecBase {
+  readonly bus: 'pci';
+  /** Its address, `0000:00:03.0`. */
+  readonly device: string;
+}
+
+export type DeviceSpec = MdevDeviceSpec | PciDeviceSpec;
 
 export interface ServeConfig {
   /** Absolute directory for default socket paths. */
@@ -39,6 +55,8 @@ export interface ServeConfig {
   readonly drivers: readonly string[];
   /** Each driver module's options (`modules.<driver>`), parsed by its descriptor's schema. */
   readonly modules: Readonly<Record<string, DriverParams>>;
+  /** The simulated machine's PCI root buses (`machine.pci`). */
+  readonly pci: readonly PciRootConfig[];
   readonly devices: readonly DeviceSpec[];
 }
 
@@ -59,6 +77,7 @@ export const DEFAULT_CONTROL_NAME = 'vfio-ts.ctl';
 export const DEFAULT_REQUEST_INTERVAL_MS = 1000;
 export const DEFAULT_GUEST_MEMORY_MIB = 2048;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const BDF_RE = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/i;
 
 /** The embedded default: one two-port mtty with loopback ports, sockets under `<cwd>/run/`. */
 export function defaultConfig(cwd: string): ServeConfig {
@@ -70,7 +89,8 @@ export function defaultConfig(cwd: string): ServeConfig {
     guestMemoryMiB: DEFAULT_GUEST_MEMORY_MIB,
     drivers: [],
     modules: {},
-    devices: [{ driver: 'mtty', type: '2', params: {}, key: 'devices[0]' }],
+    pci: [],
+    devices: [{ bus: 'mdev', driver: 'mtty', type: '2', params: {}, key: 'devices[0]' }],
   };
 }
 
@@ -85,12 +105,29 @@ function rootShape(baseDir: string) {
     guestMemoryMiB: intRange(64, 1 << 22).optional().describe('guest RAM in the printed QEMU command line (MiB)'),
     drivers: listOf(resolvedPath(baseDir)).optional().describe('driver modules to load besides the built-in ones (files exporting `driver`)'),
     modules: strictObjectOf({}).catchall(z.unknown()).optional().describe('options of each driver module, by driver name (e.g. {"mdpy": {"count": 8}})'),
+    machine: strictObjectOf({
+      pci: listOf(pciRootConfigSchema(baseDir)).optional().describe('PCI root buses, each with its bridges and functions'),
+    })
+      .optional()
+      .describe('the simulated hardware: buses and the models on them'),
     devices: listOf(z.unknown(), 'a list of devices to serve').describe('devices to create and export, one vfio-user socket each'),
   };
 }
 
-/** The keys every mdev-bus device entry has, before the driver's own. */
-function mdevEntryShape(d: VfioDriverDescriptor, baseDir: string) {
+/** The keys every device entry of driver `d` has, before the driver's own. */
+function entryShape(d: VfioDriverDescriptor, baseDir: string) {
+  const socket = socketPath(baseDir).optional().describe('the vfio-user socket (default: <runDir>/<driver><n>.sock)');
+  if (d.bus === 'pci') {
+    return {
+      driver: z.literal(d.name).describe(d.summary),
+      device: z
+        .string({ error: (iss) => `must be a PCI address like 0000:00:03.0, got ${JSON.stringify(iss.input)}` })
+        .regex(BDF_RE, { error: (iss) => `must be a PCI address like 0000:00:03.0, got ${JSON.stringify(iss.input)}` })
+        .transform((b) => b.toLowerCase())
+        .describe('the function to bind (see `vfio-ts lspci`)'),
+      socket,
+    };
+  }
   return {
     driver: z.literal(d.name).describe(d.summary),
     type: nonEmptyString('the mdev type, e.g. "2" for a two-port mtty').describe('the mdev type, as the driver names it or its sysfs id'),
@@ -101,13 +138,13 @@ function mdevEntryShape(d: VfioDriverDescriptor, baseDir: string) {
       .transform((u) => u.toLowerCase())
       .optional()
       .describe('the mdev UUID (default: random)'),
-    socket: socketPath(baseDir).optional().describe('the vfio-user socket (default: <runDir>/<driver><n>.sock)'),
+    socket,
   };
 }
 
 /** The full schema of one `devices[]` entry of driver `d`. */
 function deviceSchema(d: VfioDriverDescriptor, baseDir: string) {
-  return strictObjectOf({ ...mdevEntryShape(d, baseDir), ...(d.config?.shape({ baseDir }) ?? {}) });
+  return strictObjectOf({ ...entryShape(d, baseDir), ...(d.config?.shape({ baseDir }) ?? {}) });
 }
 
 /** The key path of a zod issue path under `prefix`. */
@@ -183,6 +220,7 @@ export function parseConfig(json: unknown, baseDir: string, cwd: string, registr
     guestMemoryMiB: root.guestMemoryMiB ?? DEFAULT_GUEST_MEMORY_MIB,
     drivers: root.drivers ?? [],
     modules,
+    pci: root.machine?.pci ?? [],
     devices,
   };
 }
@@ -214,16 +252,26 @@ function parseDevice(json: unknown, key: string, baseDir: string, registry: Driv
   if (d === undefined) throw new ConfigError(`${key}.driver`, `must be one of ${names}, got ${JSON.stringify(driverName)}`);
   const schema = deviceSchema(d, baseDir);
   rejectUnknown(json, key, Object.keys(schema.shape), registry, d.name);
-  const { driver, type, parent, uuid, socket, ...params } = parseWith(schema, json, key);
-  return {
-    driver,
-    type,
-    ...(parent !== undefined ? { parent } : {}),
-    ...(uuid !== undefined ? { uuid } : {}),
-    ...(socket !== undefined ? { socket } : {}),
-    params: Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)),
-    key,
+  const parsed = new Map<string, unknown>(Object.entries(parseWith(schema, json, key)));
+  const str = (k: string): string | undefined => {
+    const v = parsed.get(k);
+    parsed.delete(k);
+    return typeof v === 'string' ? v : undefined;
   };
+  parsed.delete('driver');
+  const socket = str('socket');
+  const common = { driver: d.name, ...(socket !== undefined ? { socket } : {}), key };
+  let spec: DeviceSpec;
+  if (d.bus === 'pci') {
+    spec = { bus: 'pci', ...common, device: str('device') ?? '', params: {} };
+  } else {
+    const type = str('type') ?? '';
+    const parent = str('parent');
+    const uuid = str('uuid');
+    spec = { bus: 'mdev', ...common, type, ...(parent !== undefined ? { parent } : {}), ...(uuid !== undefined ? { uuid } : {}), params: {} };
+  }
+  // What is left are the driver's own keys.
+  return { ...spec, params: Object.fromEntries([...parsed].filter(([, v]) => v !== undefined)) };
 }
 
 /** Two entries may not share a socket path, UUID or TCP port: the second one is named. */
@@ -247,7 +295,7 @@ function checkUnique(devices: readonly DeviceSpec[], runDir: string, control: st
     const prev = sockets.get(sock);
     if (prev !== undefined) throw new ConfigError(`${d.key}.socket`, `${sock} is already used by ${prev}`);
     sockets.set(sock, d.key);
-    if (d.uuid !== undefined) {
+    if (d.bus === 'mdev' && d.uuid !== undefined) {
       const u = uuids.get(d.uuid);
       if (u !== undefined) throw new ConfigError(`${d.key}.uuid`, `${d.uuid} is already used by ${u}`);
       uuids.set(d.uuid, d.key);

@@ -48,5 +48,14 @@ export function controlHandlers(c: HandlerContext): ControlHandlers {
         });
       }),
     screenshot: (req) => ({ png: runtime.screenshot(req.device).toString('base64') }),
+    lspci: () => runtime.lspci().map((f) => ({ ...f })),
+    bind: async (req) => {
+      const socket = runtime.nextSocketPath(c.runDir, req.driver);
+      return deviceInfoToJson(await runtime.bindPci(req.device, req.driver, { socket }));
+    },
+    unbind: async (req, ctx) => {
+      const r = await runtime.unbindPci(req.device, (count) => ctx.progress({ device: req.device, request: count }));
+      return { ...r };
+    },
   });
 }

@@ -13,7 +13,10 @@ export type ControlRequest =
   | { readonly cmd: 'mdev-remove'; readonly uuid: string }
   | { readonly cmd: 'unregister'; readonly device: string }
   | { readonly cmd: 'trace' }
-  | { readonly cmd: 'screenshot'; readonly device: string };
+  | { readonly cmd: 'screenshot'; readonly device: string }
+  | { readonly cmd: 'lspci' }
+  | { readonly cmd: 'bind'; readonly device: string; readonly driver: string }
+  | { readonly cmd: 'unbind'; readonly device: string };
 
 export type ControlCommand = ControlRequest['cmd'];
 
@@ -58,7 +61,10 @@ export function decodeRequest(line: string): { id: number; request: ControlReque
     case 'status':
     case 'mdev-types':
     case 'trace':
+    case 'lspci':
       return { id, request: { cmd } };
+    case 'bind':
+      return { id, request: { cmd, device: str('device'), driver: str('driver') } };
     case 'ls':
       return { id, request: { cmd, path: o['path'] === undefined ? '/sys' : str('path') } };
     case 'mdev-create': {
@@ -69,6 +75,7 @@ export function decodeRequest(line: string): { id: number; request: ControlReque
       return { id, request: { cmd, uuid: str('uuid') } };
     case 'unregister':
     case 'screenshot':
+    case 'unbind':
       return { id, request: { cmd, device: str('device') } };
     default:
       throw new BadRequestError(`unknown command ${JSON.stringify(cmd)}`, id);
@@ -210,7 +217,7 @@ export function field(o: Record<string, unknown>, key: string, type: keyof Field
   return v;
 }
 
-function nullable(o: Record<string, unknown>, key: string): string | null {
+export function nullable(o: Record<string, unknown>, key: string): string | null {
   const v = o[key];
   if (v === null || v === undefined) return null;
   if (typeof v !== 'string') throw new Error(`field '${key}' must be a string or null`);

@@ -151,6 +151,12 @@ export class ControlServer {
         return h.trace(request, ctx);
       case 'screenshot':
         return h.screenshot(request, ctx);
+      case 'lspci':
+        return h.lspci(request, ctx);
+      case 'bind':
+        return h.bind(request, ctx);
+      case 'unbind':
+        return h.unbind(request, ctx);
     }
   }
 }

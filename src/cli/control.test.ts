@@ -50,6 +50,12 @@ function handlers(calls: string[]): ControlHandlers {
         });
       }),
     screenshot: () => ({ png: 'AA==' }),
+    lspci: () => [{ bdf: '0000:00:03.0' }],
+    bind: (req) => {
+      calls.push(`bind ${req.device} ${req.driver}`);
+      return { ok: true };
+    },
+    unbind: (req) => ({ device: req.device }),
   };
 }
 
@@ -150,6 +156,12 @@ test('decodeRequest fills defaults and checks argument types', () => {
   assert.deepEqual(decodeRequest('{"id":2,"cmd":"mdev-create","parent":"mtty","type":"2"}'), { id: 2, request: { cmd: 'mdev-create', parent: 'mtty', type: '2' } });
   assert.throws(() => decodeRequest('{"id":-1,"cmd":"ls"}'), /id/);
   assert.throws(() => decodeRequest('{"id":1,"cmd":"unregister","device":5}'), /'device' must be a non-empty string/);
+  assert.deepEqual(decodeRequest('{"id":3,"cmd":"bind","device":"0000:00:03.0","driver":"vfio-pci"}'), {
+    id: 3,
+    request: { cmd: 'bind', device: '0000:00:03.0', driver: 'vfio-pci' },
+  });
+  assert.throws(() => decodeRequest('{"id":4,"cmd":"bind","device":"0000:00:03.0"}'), /bind: 'driver' must be a non-empty string/);
+  assert.deepEqual(decodeRequest('{"id":5,"cmd":"lspci"}'), { id: 5, request: { cmd: 'lspci' } });
 });
 
 test('LineReader joins split lines and refuses endless ones', () => {

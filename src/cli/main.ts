@@ -13,6 +13,7 @@ import {
   unregisterCommand,
 } from './commands.js';
 import type { ClientContext } from './commands.js';
+import { bindCommand, lspciCommand, unbindCommand } from './pci-commands.js';
 import { ControlError } from './control-client.js';
 import { DEFAULT_CONTROL_NAME, DEFAULT_RUN_DIR } from './config.js';
 import { LOG_LEVELS, createLogger, isLogLevel } from './logger.js';
@@ -135,6 +136,22 @@ function buildProgram(): Command {
     .argument('<device>', 'vfioN or mdev UUID')
     .description('unregister a VFIO device, asking attached clients to let go, and wait for them')
     .action((device: string, _o: unknown, cmd: Command) => unregisterCommand(client(cmd), device));
+
+  program
+    .command('lspci')
+    .description("list the simulated machine's PCI functions (ids, IOMMU group, driver), as lspci -nnk")
+    .action((_o: unknown, cmd: Command) => lspciCommand(client(cmd)));
+  program
+    .command('bind')
+    .argument('<device>', 'a PCI function, e.g. 0000:00:03.0')
+    .argument('<driver>', 'a PCI driver, e.g. vfio-pci')
+    .description('bind a PCI function to a driver (driver_override, then bind); a VFIO device is exported on a socket')
+    .action((device: string, driver: string, _o: unknown, cmd: Command) => bindCommand(client(cmd), device, driver));
+  program
+    .command('unbind')
+    .argument('<device>', 'a PCI function')
+    .description('unbind a PCI function from its driver, asking attached clients to let go, and wait for them')
+    .action((device: string, _o: unknown, cmd: Command) => unbindCommand(client(cmd), device));
 
   program
     .command('trace')

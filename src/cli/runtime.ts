@@ -16,7 +16,7 @@ import type { MdevDevice, MdevParent } from '../mdev/mdev-objects.js';
 import { mdevVfioDevice } from '../mdev/mdev-vfio.js';
 import { vfioConfigure } from '../vfio/core-state.js';
 import { subscribeLifecycle } from '../vfio/events.js';
-import type { VfioDevice } from '../vfio/vfio-device.js';
+import { VfioDevice } from '../vfio/vfio-device.js';
 import { VfioError } from '../uapi/errno.js';
 import type { DriverParams, VfioDriverDescriptor, VfioDriverModule } from '../drivers/descriptor.js';
 import type { DriverRegistry } from '../drivers/registry.js';
@@ -24,6 +24,10 @@ import type { DeviceInfo, MdevTypeInfo } from './control-protocol.js';
 import { createExportServer } from './export-server.js';
 import type { ExportServer } from './export-server.js';
 import { prepareSocketPath } from './socket-files.js';
+import { PciMachine } from './pci-machine.js';
+import type { PciFunctionInfo } from './pci-machine.js';
+import type { PciRootConfig } from '../hw/pci/machine-spec.js';
+import type { PciDev } from '../hw/pci/pci-dev.js';
 
 export interface RuntimeOptions {
   readonly logger: Logger;
@@ -32,6 +36,8 @@ export interface RuntimeOptions {
   readonly registry: DriverRegistry;
   /** Each module's options (the config's `modules.<driver>`); `{}` for a driver not named. */
   readonly moduleOptions?: Readonly<Record<string, DriverParams>>;
+  /** The simulated PCI machine's root buses, built before any module loads. */
+  readonly pci?: readonly PciRootConfig[];
 }
 
 export interface CreateOptions {
@@ -54,10 +60,13 @@ export class Runtime {
   /** Loaded driver modules, in load order, by driver name. */
   readonly #modules = new Map<string, LoadedModule>();
   readonly #server: ExportServer;
+  #machine: PciMachine | null = null;
   /** Socket path per exported VFIO device. */
   readonly #exports = new Map<VfioDevice, string>();
   /** mdevs that an unregister or remove is working on: a second one fails with EBUSY. */
   readonly #busy = new Set<MdevDevice>();
+  /** PCI functions an unbind is working on. */
+  readonly #busyPci = new Set<PciDev>();
   #closing: Promise<void> | null = null;
 
   private constructor(opts: RuntimeOptions) {
@@ -71,12 +80,15 @@ export class Runtime {
   static async start(opts: RuntimeOptions): Promise<Runtime> {
     const rt = new Runtime(opts);
     try {
+      // Hardware first: a driver module binds what matches when it registers, as at boot.
+      rt.#machine = await PciMachine.start(rt.host, opts.pci ?? [], opts.logger);
       for (const driver of opts.registry.list()) {
         const module = driver.register(rt.host, opts.moduleOptions?.[driver.name] ?? {});
         rt.#modules.set(driver.name, { driver, module });
       }
     } catch (err) {
       await rt.#unloadModules();
+      await rt.#machine?.close();
       throw err;
     }
     return rt;
@@ -245,6 +257,79 @@ export class Runtime {
     return driver.screenshot(vdev);
   }
 
+  /** Every function of the simulated PCI machine. */
+  lspci(): PciFunctionInfo[] {
+    return this.#pci().lspci();
+  }
+
+  /**
+   * Binds the PCI function `bdf` to the PCI driver `driver` (a registry driver on the `pci` bus binds its own PCI
+   * driver, e.g. `vfio-pci`); when the driver made a VFIO device and a socket is given, exports it there.
+   */
+  async bindPci(bdf: string, driver: string, opts: { readonly socket?: string } = {}): Promise<DeviceInfo> {
+    this.#checkOpen();
+    const d = this.#modules.get(driver)?.driver;
+    const pciDriver = d?.bus === 'pci' ? (d.pciDriver ?? d.name) : driver;
+    const pdev = this.#pci().bind(bdf, pciDriver);
+    const vdev = pciVfioDevice(pdev);
+    if (vdev !== null && opts.socket !== undefined) {
+      try {
+        await this.exportDevice(vdev, opts.socket);
+      } catch (err) {
+        // Balances the bind above.
+        await this.#pci().unbind(bdf);
+        throw err;
+      }
+    }
+    this.logger.info({ function: pdev.bdf, driver: pciDriver, device: vdev?.name ?? null }, 'PCI function bound');
+    return this.pciDeviceInfo(pdev);
+  }
+
+  /** Unbinds `bdf` from its driver: its socket goes at once, then the driver's remove waits for its users. */
+  async unbindPci(bdf: string, onRequest: (count: number) => void): Promise<{ name: string; device: string }> {
+    this.#checkOpen();
+    return this.#unbindPci(this.#pci().device(bdf), onRequest);
+  }
+
+  async #unbindPci(pdev: PciDev, onRequest?: (count: number) => void): Promise<{ name: string; device: string }> {
+    if (this.#busyPci.has(pdev)) throw new VfioError('EBUSY', `${pdev.bdf} is already being unbound`);
+    this.#busyPci.add(pdev);
+    const vdev = pciVfioDevice(pdev);
+    const name = vdev?.name ?? '';
+    const stop = vdev !== null && onRequest !== undefined ? this.#watchRequests(vdev.name, onRequest) : null;
+    try {
+      if (vdev !== null) await this.#unexport(vdev);
+      await this.#pci().unbind(pdev.bdf);
+    } finally {
+      stop?.();
+      this.#busyPci.delete(pdev);
+    }
+    this.logger.info({ function: pdev.bdf, device: name }, 'PCI function unbound');
+    return { name, device: pdev.bdf };
+  }
+
+  #pci(): PciMachine {
+    if (this.#machine === null) throw new VfioError('ENODEV', 'no PCI machine');
+    return this.#machine;
+  }
+
+  /** A PCI function bound to a VFIO driver, as status shows it. */
+  pciDeviceInfo(pdev: PciDev): DeviceInfo {
+    const vdev = pciVfioDevice(pdev);
+    return {
+      name: vdev?.name ?? '',
+      driver: vdev?.ops?.name ?? pdev.driver?.name ?? '',
+      uuid: null,
+      parent: pdev.bdf,
+      type: pdev.hw.model,
+      socket: vdev === null ? null : (this.#exports.get(vdev) ?? null),
+      sysfs: vdev === null ? devicePath(pdev) : devicePath(vdev),
+      state: vdev === null ? 'unbound' : vdev.regState,
+      openCount: vdev?.openCount ?? 0,
+      clients: vdev === null ? 0 : this.#server.clients(vdev),
+    };
+  }
+
   /** The sysfs tree below `path`. */
   ls(path: string): string[] {
     const p = path.startsWith('/') ? path : `/sys/${path}`;
@@ -253,7 +338,14 @@ export class Runtime {
 
   /** Every mdev and its VFIO device (if bound). */
   devices(): DeviceInfo[] {
-    return [...mdevHostState(this.host).mdevs.values()].filter((m) => m.kobj !== null).map((m) => this.deviceInfo(m));
+    const mdevs = [...mdevHostState(this.host).mdevs.values()].filter((m) => m.kobj !== null).map((m) => this.deviceInfo(m));
+    const pci = this.#machine === null ? [] : this.#pciVfioFunctions().map((p) => this.pciDeviceInfo(p));
+    return [...mdevs, ...pci];
+  }
+
+  /** The PCI functions whose driver made a VFIO device. */
+  #pciVfioFunctions(): PciDev[] {
+    return this.#machine === null ? [] : this.#machine.functions().filter((p) => pciVfioDevice(p) !== null);
   }
 
   deviceInfo(mdev: MdevDevice): DeviceInfo {
@@ -288,7 +380,11 @@ export class Runtime {
     const stop = subscribeLifecycle((e) => {
       if (e.event === 'request') onProgress(`${e.name}: asking its client to let go (request ${e.value ?? 0})`);
     });
-    const removals = Promise.all(mdevs.map((m) => this.#removeMdev(m).catch((err: unknown) => this.logger.error({ mdev: m.uuid, err: String(err) }, 'remove failed'))));
+    const pcis = this.#pciVfioFunctions().filter((p) => !this.#busyPci.has(p));
+    const removals = Promise.all([
+      ...mdevs.map((m) => this.#removeMdev(m).catch((err: unknown) => this.logger.error({ mdev: m.uuid, err: String(err) }, 'remove failed'))),
+      ...pcis.map((p) => this.#unbindPci(p).catch((err: unknown) => this.logger.error({ function: p.bdf, err: String(err) }, 'unbind failed'))),
+    ]);
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), graceMs);
@@ -305,6 +401,7 @@ export class Runtime {
     }
     await this.#server.close();
     await this.#unloadModules();
+    await this.#machine?.close();
   }
 
   #checkOpen(): void {
@@ -327,4 +424,9 @@ export class Runtime {
     }
     throw new VfioError('ENODEV', `no device '${nameOrUuid}' (give a vfioN name or an mdev UUID; see 'vfio-ts status')`);
   }
+}
+
+/** The VFIO device a PCI driver's probe made for `pdev` (its drvdata), or null. */
+function pciVfioDevice(pdev: PciDev): VfioDevice | null {
+  return pdev.driverData instanceof VfioDevice ? pdev.driverData : null;
 }

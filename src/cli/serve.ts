@@ -8,7 +8,7 @@ import { VfioError } from '../uapi/errno.js';
 import { loadDriverRegistry } from '../drivers/registry.js';
 import type { DriverRegistry } from '../drivers/registry.js';
 import { ConfigError, configDriverModules, defaultConfig, defaultSocketPath, parseConfig, readConfigFile } from './config.js';
-import type { ServeConfig } from './config.js';
+import type { DeviceSpec, ServeConfig } from './config.js';
 import { ControlServer } from './control-server.js';
 import { controlHandlers } from './control-handlers.js';
 import type { CliLogger } from './logger.js';
@@ -47,7 +47,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   const startedAt = Date.now();
   mkdirSync(config.runDir, { recursive: true });
-  const runtime = await Runtime.start({ logger, requestIntervalMs: config.requestIntervalMs, registry, moduleOptions: config.modules });
+  const runtime = await Runtime.start({ logger, requestIntervalMs: config.requestIntervalMs, registry, moduleOptions: config.modules, pci: config.pci });
   let control: ControlServer | null = null;
   const progress = (msg: string): void => logger.info({}, msg);
 
@@ -120,29 +120,34 @@ async function createDevices(runtime: Runtime, config: ServeConfig, progress: (m
     const n = counters.get(spec.driver) ?? 0;
     counters.set(spec.driver, n + 1);
     const socket = spec.socket ?? defaultSocketPath(config.runDir, spec.driver, n);
-    progress(`creating device ${i + 1}/${total}: ${spec.driver} type ${spec.type}`);
+    progress(`creating device ${i + 1}/${total}: ${spec.driver} ${spec.bus === 'pci' ? spec.device : `type ${spec.type}`}`);
     try {
-      out.push(
-        await runtime.createMdev(spec.parent ?? runtime.defaultParent(spec.driver), spec.type, {
-          socket,
-          params: spec.params,
-          ...(spec.uuid !== undefined ? { uuid: spec.uuid } : {}),
-        }),
-      );
+      out.push(await createDevice(runtime, spec, socket));
     } catch (err) {
       if (!(err instanceof VfioError)) throw err;
-      // Which key is at fault follows from the errno: a type the parent lacks, a UUID in use, or the rest.
-      const key = /no type/.test(err.message)
-        ? `${spec.key}.type`
-        : /no mdev parent|several parents|has no parent/.test(err.message)
-          ? `${spec.key}.parent`
-          : err.code === 'EEXIST' && spec.uuid !== undefined
-            ? `${spec.key}.uuid`
-            : spec.key;
-      throw new ConfigError(key, err.message);
+      throw new ConfigError(faultyKey(spec, err), err.message);
     }
   }
   return out;
+}
+
+/** Creates (an mdev) or binds (a PCI function) the device `spec` describes and exports it on `socket`. */
+function createDevice(runtime: Runtime, spec: DeviceSpec, socket: string): Promise<DeviceInfo> {
+  if (spec.bus === 'pci') return runtime.bindPci(spec.device, spec.driver, { socket });
+  return runtime.createMdev(spec.parent ?? runtime.defaultParent(spec.driver), spec.type, {
+    socket,
+    params: spec.params,
+    ...(spec.uuid !== undefined ? { uuid: spec.uuid } : {}),
+  });
+}
+
+/** Which key of `spec` a refusal is about: a type or parent the host lacks, a UUID in use, a function; else the entry. */
+function faultyKey(spec: DeviceSpec, err: VfioError): string {
+  if (spec.bus === 'pci') return /no PCI function|is bound to/.test(err.message) ? `${spec.key}.device` : spec.key;
+  if (/no type/.test(err.message)) return `${spec.key}.type`;
+  if (/no mdev parent|several parents|has no parent/.test(err.message)) return `${spec.key}.parent`;
+  if (err.code === 'EEXIST' && spec.uuid !== undefined) return `${spec.key}.uuid`;
+  return spec.key;
 }
 
 function printBanner(out: (line: string) => void, devices: readonly DeviceInfo[], config: ServeConfig, runtime: Runtime): void {

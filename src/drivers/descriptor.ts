@@ -44,11 +44,17 @@ export interface DriverModuleOptions {
   shape(ctx: ConfigContext): z.ZodRawShape;
 }
 
-/** A VFIO driver on the mdev bus: its module init registers mdev parents with types and an mdev driver. */
+/**
+ * A VFIO driver. On the `mdev` bus its module init registers mdev parents with types and an mdev driver, and a
+ * config entry creates an mdev; on the `pci` bus its module init registers a PCI driver, and a config entry binds
+ * a function of the simulated machine to it (its probe makes the VFIO device, the function's drvdata).
+ */
 export interface VfioDriverDescriptor {
   /** The driver's name: the config's `driver` value (and the mdev parent's name for the samples: `mtty`). */
   readonly name: string;
-  readonly bus: 'mdev';
+  readonly bus: 'mdev' | 'pci';
+  /** `pci` bus: the PCI driver's name in `/sys/bus/pci/drivers/` (default: `name`). */
+  readonly pciDriver?: string;
   /** One line for listings. */
   readonly summary: string;
   /** The keys it adds to a `devices[]` entry; none when absent. */
@@ -75,7 +81,7 @@ export function isVfioDriverDescriptor(x: unknown): x is VfioDriverDescriptor {
   return (
     typeof d.get('name') === 'string' &&
     d.get('name') !== '' &&
-    d.get('bus') === 'mdev' &&
+    (d.get('bus') === 'mdev' || d.get('bus') === 'pci') &&
     typeof d.get('summary') === 'string' &&
     typeof d.get('register') === 'function'
   );

@@ -8,7 +8,7 @@ import type { MdevSample } from '../../mdev/sample-parent.js';
 import { VfioError } from '../../uapi/errno.js';
 import type { VfioDevice } from '../../vfio/vfio-device.js';
 import { z } from 'zod';
-import { intRange } from '../config-schema.js';
+import { intRange } from '../../base/config-schema.js';
 import { sampleModule } from '../descriptor.js';
 import type { DriverParams, VfioDriverDescriptor } from '../descriptor.js';
 import { parseParams } from '../params.js';

@@ -5,6 +5,6 @@ export { MTTY_TYPES, MTTY_MAX_PORTS, mttyType, mttyAvailablePorts, mttyAvailable
 export type { MttyType, MttyTypeName } from './mtty-types.js';
 export { mttyParamsSchema, MTTY_MAX_PORTS_PER_DEVICE } from './mtty-params.js';
 export type { MttyParams } from './mtty-params.js';
-export { createUartBackend } from './backends.js';
-export type { MttyBackendSpec, MttyHostBackend } from './backends.js';
+export { createChardev } from '../../hw/chardev.js';
+export type { ChardevSpec, Chardev } from '../../hw/chardev.js';
 export { MTTY_VENDOR_ID, MTTY_DEVICE_ID, MTTY_IO_BAR_SIZE } from './mtty-config.js';

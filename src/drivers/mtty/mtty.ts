@@ -12,8 +12,8 @@ import type { VfioDeviceOps } from '../../vfio/vfio-ops.js';
 import { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion } from '../../emu/pci-emu-device.js';
 import { pciEmuCloseDevice, pciEmuOps, pciEmuReset } from '../../emu/pci-emu-ops.js';
 import { pciEmuMigrationInit, pciEmuMigrationOps } from '../../emu/migration-arcs.js';
-import { createUartBackend } from './backends.js';
-import type { MttyHostBackend } from './backends.js';
+import { createChardev } from '../../hw/chardev.js';
+import type { Chardev } from '../../hw/chardev.js';
 import { MdevDevice } from '../../mdev/mdev-objects.js';
 import { parseParams } from '../params.js';
 import { mttyParamsSchema } from './mtty-params.js';
@@ -28,7 +28,7 @@ export const MTTY_STATE_VERSION = 1;
 export class MttyState extends VfioPciEmuDevice {
   nrPorts = 0;
   ports: Uart16550[] = [];
-  backends: MttyHostBackend[] = [];
+  backends: Chardev[] = [];
 
   /** updateIrq() of the card: the line is the OR of the ports' lines. */
   updateIrq(): void {
@@ -66,7 +66,7 @@ function mttyInit(dev: MttyState): void {
     }
     const log: Logger = host.logger;
     for (let i = 0; i < n; i++) {
-      const backend = createUartBackend(params.ports?.[i] ?? { kind: 'loopback' }, log);
+      const backend = createChardev(params.ports?.[i] ?? { kind: 'loopback' }, log);
       dev.backends.push(backend);
       undo.push(() => backend.close());
       const uart = dev.ports[i];

@@ -1,20 +1,23 @@
-// Host-side backends for mtty's UARTs: loopback (the kernel sample's only behaviour), a listening UNIX socket or
-// TCP port on 127.0.0.1 (one client at a time), or this process's stdio.
+// The host end of a simulated serial line (QEMU's chardev): loopback (the mtty sample's only behaviour), a
+// listening UNIX socket or TCP port on 127.0.0.1 (one client at a time), or this process's stdio. mtty's ports and
+// the PCI serial card's UART take one each.
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import type { Logger } from '../../base/log.js';
-import { VfioError } from '../../uapi/errno.js';
-import type { UartBackend } from '../../hw/uart16550.js';
+import { z } from 'zod';
+import { intRange, socketPath } from '../base/config-schema.js';
+import type { Logger } from '../base/log.js';
+import { VfioError } from '../uapi/errno.js';
+import type { UartBackend } from './uart16550.js';
 
 /** Where one port's line goes (the serve config's `"loopback"`, `"stdio"`, `{"unix": PATH}`, `{"tcp": PORT}`). */
-export type MttyBackendSpec =
+export type ChardevSpec =
   | { readonly kind: 'loopback' }
   | { readonly kind: 'stdio' }
   | { readonly kind: 'unix'; readonly path: string }
   | { readonly kind: 'tcp'; readonly port: number };
 
 /** A port's host side: it owns its sockets and closes them in close(). */
-export interface MttyHostBackend {
+export interface Chardev {
   /** What the UART transmits into; undefined means loopback (TX bytes come back as RX). */
   readonly uart: UartBackend | undefined;
   /** Resolves once the backend listens (at once for loopback and stdio); rejects if it cannot. */
@@ -27,7 +30,7 @@ export interface MttyHostBackend {
   close(): void;
 }
 
-const loopback: MttyHostBackend = Object.freeze({
+const loopback: Chardev = Object.freeze({
   uart: undefined,
   ready: Promise.resolve(),
   address: () => null,
@@ -54,7 +57,7 @@ class TxBatcher implements UartBackend {
 }
 
 /** A listening server with at most one connected client: its bytes go to the guest, the guest's TX to it. */
-class ServerBackend implements MttyHostBackend {
+class ServerBackend implements Chardev {
   readonly uart: UartBackend;
   readonly ready: Promise<void>;
   private readonly server: Server;
@@ -120,7 +123,7 @@ class ServerBackend implements MttyHostBackend {
   }
 }
 
-class StdioBackend implements MttyHostBackend {
+class StdioBackend implements Chardev {
   readonly uart = new TxBatcher((bytes) => process.stdout.write(bytes));
   readonly ready = Promise.resolve();
   private listener: ((data: Buffer) => void) | null = null;
@@ -141,7 +144,7 @@ class StdioBackend implements MttyHostBackend {
 }
 
 /** Creates the backend `spec` names. Servers start listening at once (see `ready`). */
-export function createUartBackend(spec: MttyBackendSpec, log: Logger): MttyHostBackend {
+export function createChardev(spec: ChardevSpec, log: Logger): Chardev {
   switch (spec.kind) {
     case 'loopback':
       return loopback;
@@ -153,4 +156,27 @@ export function createUartBackend(spec: MttyBackendSpec, log: Logger): MttyHostB
       if (!Number.isInteger(spec.port) || spec.port < 0 || spec.port > 0xffff) throw new VfioError('EINVAL', `TCP port ${spec.port}`);
       return new ServerBackend({ port: spec.port, host: '127.0.0.1' }, log);
   }
+}
+
+/** The forms a config may write a chardev in. */
+export const PORT_FORMS = '"loopback", "stdio", {"unix": PATH} or {"tcp": PORT}';
+
+/** A serial line's host end, as the config writes it. */
+export function chardevConfigSchema(baseDir: string): z.ZodType<ChardevSpec> {
+  return z.union(
+    [
+      z.enum(['loopback', 'stdio']).transform((kind): ChardevSpec => ({ kind })),
+      z.strictObject({ unix: socketPath(baseDir) }).transform((o): ChardevSpec => ({ kind: 'unix', path: o.unix })),
+      z.strictObject({ tcp: intRange(1, 65535) }).transform((o): ChardevSpec => ({ kind: 'tcp', port: o.tcp })),
+    ],
+    {
+      error: (iss) => {
+        const v = iss.input;
+        if (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length !== 1) {
+          return `a port backend has exactly one key (unix or tcp), got ${Object.keys(v).join(', ') || 'none'}`;
+        }
+        return `unknown port backend ${typeof v === 'string' ? `${JSON.stringify(v)} ` : ''}(use ${PORT_FORMS})`;
+      },
+    },
+  );
 }

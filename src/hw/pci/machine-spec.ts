@@ -1,0 +1,139 @@
+// A PCI hierarchy as the serve config writes it (JSON: bridges and functions naming their hardware model) and its
+// build into a PciRootSpec with live models, like QEMU's `-device <model>,bus=...,addr=...` list. The host ends
+// of the models' lines (a serial card's chardev) are opened here and closed by the returned handle.
+import { z } from 'zod';
+import type { Logger } from '../../base/log.js';
+import { intRange, listOf, strictObjectOf } from '../../base/config-schema.js';
+import { PORT_FORMS, chardevConfigSchema, createChardev } from '../chardev.js';
+import type { Chardev, ChardevSpec } from '../chardev.js';
+import { PcieDmaEngine } from './dma-engine.js';
+import { PciSerialCard } from './serial-card.js';
+import { SriovDmaPf } from './sriov-dma-pf.js';
+import type { PciFunction } from './pci-function.js';
+import type { PciNodeSpec, PciRootSpec } from './topology.js';
+
+const place = {
+  device: intRange(0, 31).describe('device (slot) number on its bus'),
+  function: intRange(0, 7).optional().describe('function number (default 0); several in one slot make it multifunction'),
+};
+
+const MODELS = ['pci-serial', 'dma-engine', 'sriov-dma-pf'] as const;
+const BRIDGES = ['root-port', 'upstream', 'downstream', 'pcie-to-pci', 'pci-bridge'] as const;
+const modelError = (iss: { input?: unknown }): string => `unknown model ${JSON.stringify(iss.input)} (one of ${MODELS.join(', ')})`;
+
+/** The hardware models a config may place, each with its options. */
+function modelSchemas(baseDir: string) {
+  return [
+    strictObjectOf({
+      ...place,
+      model: z.literal('pci-serial', { error: modelError }).describe("QEMU's pci-serial 1b36:0002: one 16550A UART in an I/O BAR"),
+      port: chardevConfigSchema(baseDir).optional().describe(`the UART's host end: ${PORT_FORMS} (default loopback)`),
+    }),
+    strictObjectOf({
+      ...place,
+      model: z.literal('dma-engine', { error: modelError }).describe('a PCIe function with MSI-X, FLR, PM and a copy/fill DMA engine'),
+      flr: z.boolean().optional().describe('advertise FLR (default true)'),
+    }),
+    strictObjectOf({
+      ...place,
+      model: z.literal('sriov-dma-pf', { error: modelError }).describe('an SR-IOV PF whose VFs are DMA engines'),
+      totalVfs: intRange(1, 64).optional().describe('TotalVFs (default 4)'),
+    }),
+  ] as const;
+}
+
+type ModelEntry = z.output<ReturnType<typeof modelSchemas>[number]>;
+
+export type PciNodeConfig =
+  | ModelEntry
+  | {
+      readonly device: number;
+      readonly function?: number | undefined;
+      readonly bridge: 'root-port' | 'upstream' | 'downstream' | 'pcie-to-pci' | 'pci-bridge';
+      readonly acs?: boolean | undefined;
+      readonly slot?: { readonly number: number; readonly hotplug?: boolean | undefined } | undefined;
+      readonly below?: readonly PciNodeConfig[] | undefined;
+    };
+
+/** One node: a bridge (with what sits below it) or a function with its model. */
+function nodeSchema(baseDir: string): z.ZodType<PciNodeConfig> {
+  const bridge: z.ZodType<PciNodeConfig> = strictObjectOf({
+    ...place,
+    bridge: z.enum(BRIDGES, { error: (iss) => `must be one of ${BRIDGES.join(', ')}, got ${JSON.stringify(iss.input)}` }).describe('the kind of bridge'),
+    acs: z.boolean().optional().describe('Access Control Services (isolates what is below into its own IOMMU groups)'),
+    slot: strictObjectOf({ number: intRange(0, 8191), hotplug: z.boolean().optional() }).optional().describe('a slot below this port'),
+    get below() {
+      return listOf(nodeSchema(baseDir)).optional().describe('what sits on the secondary bus');
+    },
+  });
+  const [first, ...rest] = modelSchemas(baseDir);
+  return z.union([bridge, first, ...rest], {
+    error: () => `a node is a bridge ({"device", "bridge", "below"}) or a function ({"device", "model": one of ${MODELS.join(', ')}})`,
+  });
+}
+
+/** One host bridge: a domain, its root bus number and what sits on the root bus. */
+export function pciRootConfigSchema(baseDir: string) {
+  return strictObjectOf({
+    domain: intRange(0, 0xffff).optional().describe('PCI domain (default 0)'),
+    bus: intRange(0, 255).optional().describe('root bus number (default 0)'),
+    devices: listOf(nodeSchema(baseDir)).describe('the root bus: functions and bridges'),
+  });
+}
+
+export type PciRootConfig = z.output<ReturnType<typeof pciRootConfigSchema>>;
+
+/** Hardware built from a config: the spec to scan, and the close of the host ends its models opened. */
+export interface BuiltPciMachine {
+  readonly spec: PciRootSpec;
+  /** Closes every chardev the models were given. Idempotent. */
+  close(): void;
+}
+
+/** Builds the models `root` names (a failure closes what was opened). */
+export function pciBuildFromConfig(root: PciRootConfig, log: Logger): BuiltPciMachine {
+  const chardevs: Chardev[] = [];
+  const close = (): void => {
+    for (const c of chardevs.splice(0)) c.close();
+  };
+  const model = (n: ModelEntry): PciFunction => {
+    switch (n.model) {
+      case 'pci-serial': {
+        const c = createChardev(n.port ?? { kind: 'loopback' }, log);
+        chardevs.push(c);
+        const card = new PciSerialCard(c.uart === undefined ? {} : { backend: c.uart });
+        c.attach((bytes) => card.uart.receive(bytes));
+        return card;
+      }
+      case 'dma-engine':
+        return new PcieDmaEngine(n.flr === undefined ? {} : { flr: n.flr });
+      case 'sriov-dma-pf':
+        return new SriovDmaPf(n.totalVfs === undefined ? {} : { totalVfs: n.totalVfs });
+    }
+  };
+  const node = (n: PciNodeConfig): PciNodeSpec => {
+    const fn = n.function === undefined ? {} : { function: n.function };
+    if ('bridge' in n) {
+      return {
+        device: n.device,
+        ...fn,
+        bridge: n.bridge,
+        ...(n.acs !== undefined ? { acs: n.acs } : {}),
+        ...(n.slot !== undefined ? { slot: { number: n.slot.number, ...(n.slot.hotplug !== undefined ? { hotplug: n.slot.hotplug } : {}) } } : {}),
+        below: (n.below ?? []).map(node),
+      };
+    }
+    return { device: n.device, ...fn, hw: model(n) };
+  };
+  try {
+    const spec: PciRootSpec = {
+      ...(root.domain !== undefined ? { domain: root.domain } : {}),
+      ...(root.bus !== undefined ? { bus: root.bus } : {}),
+      devices: root.devices.map(node),
+    };
+    return { spec, close };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
