@@ -55,21 +55,26 @@ export type PciNodeConfig =
       readonly below?: readonly PciNodeConfig[] | undefined;
     };
 
-/** One node: a bridge (with what sits below it) or a function with its model. */
+/** One node: a bridge (with what sits below it) or a function with its model. Built once: `below` refers back to it. */
 function nodeSchema(baseDir: string): z.ZodType<PciNodeConfig> {
-  const bridge: z.ZodType<PciNodeConfig> = strictObjectOf({
-    ...place,
-    bridge: z.enum(BRIDGES, { error: (iss) => `must be one of ${BRIDGES.join(', ')}, got ${JSON.stringify(iss.input)}` }).describe('the kind of bridge'),
-    acs: z.boolean().optional().describe('Access Control Services (isolates what is below into its own IOMMU groups)'),
-    slot: strictObjectOf({ number: intRange(0, 8191), hotplug: z.boolean().optional() }).optional().describe('a slot below this port'),
-    get below() {
-      return listOf(nodeSchema(baseDir)).optional().describe('what sits on the secondary bus');
-    },
-  });
   const [first, ...rest] = modelSchemas(baseDir);
-  return z.union([bridge, first, ...rest], {
-    error: () => `a node is a bridge ({"device", "bridge", "below"}) or a function ({"device", "model": one of ${MODELS.join(', ')}})`,
-  });
+  const node: z.ZodType<PciNodeConfig> = z.union(
+    [
+      strictObjectOf({
+        ...place,
+        bridge: z.enum(BRIDGES, { error: (iss) => `must be one of ${BRIDGES.join(', ')}, got ${JSON.stringify(iss.input)}` }).describe('the kind of bridge'),
+        acs: z.boolean().optional().describe('Access Control Services (isolates what is below into its own IOMMU groups)'),
+        slot: strictObjectOf({ number: intRange(0, 8191), hotplug: z.boolean().optional() }).optional().describe('a slot below this port'),
+        get below() {
+          return listOf(node).optional().describe('what sits on the secondary bus');
+        },
+      }),
+      first,
+      ...rest,
+    ],
+    { error: () => `a node is a bridge ({"device", "bridge", "below"}) or a function ({"device", "model": one of ${MODELS.join(', ')}})` },
+  );
+  return node;
 }
 
 /** One host bridge: a domain, its root bus number and what sits on the root bus. */
