@@ -1,9 +1,12 @@
 // The vfio-user server as `serve` drives it: the one place src/cli touches src/vfio-user, behind a small
-// interface, so a change in the server's API is a change here only.
+// interface, so a change in the server's API is a change here only; and the socket each device is exported on.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Logger } from '../base/log.js';
 import type { VfioDevice } from '../vfio/vfio-device.js';
 import { VfioProcess } from '../vfio/vfio-process.js';
 import { VfioUserServer } from '../vfio-user/server.js';
+import { prepareSocketPath } from './socket-files.js';
 
 export interface ExportServer {
   /** Listens on `socketPath` (which must not exist) and serves `device` to each client that connects. */
@@ -28,4 +31,59 @@ export function createExportServer(logger: Logger): ExportServer {
     clients: (device) => server.connectionsOf(device).length,
     close: () => server.close(),
   };
+}
+
+/** The devices `serve` exports, each on its socket. */
+export class DeviceExports {
+  readonly #server: ExportServer;
+  readonly #log: Logger;
+  /** Socket path per exported VFIO device. */
+  readonly #sockets = new Map<VfioDevice, string>();
+
+  constructor(log: Logger) {
+    this.#log = log;
+    this.#server = createExportServer(log);
+  }
+
+  /** Exports `vdev` on a vfio-user socket (a stale socket file there is replaced). */
+  async export(vdev: VfioDevice, socketPath: string): Promise<void> {
+    await prepareSocketPath(socketPath);
+    await this.#server.export(vdev, socketPath);
+    this.#sockets.set(vdev, socketPath);
+    this.#log.info({ device: vdev.name, socket: socketPath }, 'device exported');
+  }
+
+  /** Stops exporting `vdev` (its socket goes; connected clients stay until they leave). */
+  async unexport(vdev: VfioDevice): Promise<void> {
+    if (!this.#sockets.has(vdev)) return;
+    this.#sockets.delete(vdev);
+    await this.#server.unexport(vdev);
+  }
+
+  /** Every exported device. */
+  devices(): VfioDevice[] {
+    return [...this.#sockets.keys()];
+  }
+
+  socketOf(vdev: VfioDevice): string | null {
+    return this.#sockets.get(vdev) ?? null;
+  }
+
+  clients(vdev: VfioDevice): number {
+    return this.#server.clients(vdev);
+  }
+
+  /** `<runDir>/<prefix><n>.sock` with the lowest n no export uses and no file occupies. */
+  nextSocketPath(runDir: string, prefix: string): string {
+    const used = new Set(this.#sockets.values());
+    for (let n = 0; ; n++) {
+      const p = resolve(runDir, `${prefix}${n}.sock`);
+      if (!used.has(p) && !existsSync(p)) return p;
+    }
+  }
+
+  /** Stops listening everywhere and disconnects every client. Safe to repeat. */
+  close(): Promise<void> {
+    return this.#server.close();
+  }
 }

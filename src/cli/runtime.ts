@@ -2,12 +2,11 @@
 // the mdevs created on it and their vfio-user exports; the operations the control socket offers (create,
 // remove, unregister, ...). Nothing here is specific to one driver: what differs comes from its descriptor.
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Host } from '../base/host.js';
 import type { Logger } from '../base/log.js';
 import { deviceReleaseDriver } from '../base/dd.js';
 import { devicePath } from '../base/device.js';
+import type { Device } from '../base/device.js';
 import { mdevCreate, mdevFind, mdevRemove } from '../mdev/mdev-device.js';
 import { mdevPendingRemoval } from '../mdev/mdev-bus.js';
 import { mdevParentType, mdevParents } from '../mdev/mdev-parent.js';
@@ -21,9 +20,7 @@ import { VfioError } from '../uapi/errno.js';
 import type { DriverParams, VfioDriverDescriptor, VfioDriverModule } from '../drivers/descriptor.js';
 import type { DriverRegistry } from '../drivers/registry.js';
 import type { DeviceInfo, MdevTypeInfo } from './control-protocol.js';
-import { createExportServer } from './export-server.js';
-import type { ExportServer } from './export-server.js';
-import { prepareSocketPath } from './socket-files.js';
+import { DeviceExports } from './export-server.js';
 import { PciMachine } from './pci-machine.js';
 import type { PciFunctionInfo } from './pci-machine.js';
 import type { PciRootConfig } from '../hw/pci/machine-spec.js';
@@ -59,10 +56,8 @@ export class Runtime {
   readonly logger: Logger;
   /** Loaded driver modules, in load order, by driver name. */
   readonly #modules = new Map<string, LoadedModule>();
-  readonly #server: ExportServer;
   #machine: PciMachine | null = null;
-  /** Socket path per exported VFIO device. */
-  readonly #exports = new Map<VfioDevice, string>();
+  readonly #exports: DeviceExports;
   /** mdevs that an unregister or remove is working on: a second one fails with EBUSY. */
   readonly #busy = new Set<MdevDevice>();
   /** PCI functions an unbind is working on. */
@@ -73,7 +68,7 @@ export class Runtime {
     this.logger = opts.logger;
     this.host = new Host({ logger: opts.logger });
     vfioConfigure(this.host, { requestIntervalMs: opts.requestIntervalMs });
-    this.#server = createExportServer(opts.logger);
+    this.#exports = new DeviceExports(opts.logger);
   }
 
   /** A host with every driver module of `opts.registry` loaded, in registry order; a failing init unloads the rest. */
@@ -163,26 +158,13 @@ export class Runtime {
   }
 
   /** Exports `vdev` on a vfio-user socket (a stale socket file there is replaced). */
-  async exportDevice(vdev: VfioDevice, socketPath: string): Promise<void> {
-    await prepareSocketPath(socketPath);
-    await this.#server.export(vdev, socketPath);
-    this.#exports.set(vdev, socketPath);
-    this.logger.info({ device: vdev.name, socket: socketPath }, 'device exported');
+  exportDevice(vdev: VfioDevice, socketPath: string): Promise<void> {
+    return this.#exports.export(vdev, socketPath);
   }
 
-  /** `<runDir>/<parent><n>.sock` with the lowest n no export uses and no file occupies. */
-  nextSocketPath(runDir: string, parentName: string): string {
-    const used = new Set(this.#exports.values());
-    for (let n = 0; ; n++) {
-      const p = resolve(runDir, `${parentName}${n}.sock`);
-      if (!used.has(p) && !existsSync(p)) return p;
-    }
-  }
-
-  async #unexport(vdev: VfioDevice): Promise<void> {
-    if (!this.#exports.has(vdev)) return;
-    this.#exports.delete(vdev);
-    await this.#server.unexport(vdev);
+  /** `<runDir>/<prefix><n>.sock` with the lowest n no export uses and no file occupies. */
+  nextSocketPath(runDir: string, prefix: string): string {
+    return this.#exports.nextSocketPath(runDir, prefix);
   }
 
   /**
@@ -204,7 +186,7 @@ export class Runtime {
     const name = vdev?.name ?? null;
     const stop = name !== null && onRequest !== undefined ? this.#watchRequests(name, onRequest) : null;
     try {
-      if (vdev !== null) await this.#unexport(vdev);
+      if (vdev !== null) await this.#exports.unexport(vdev);
       await mdevRemove(mdev);
     } finally {
       stop?.();
@@ -229,7 +211,7 @@ export class Runtime {
     const uuid = mdev.uuid;
     const stop = this.#watchRequests(name, onRequest);
     try {
-      await this.#unexport(vdev);
+      await this.#exports.unexport(vdev);
       // The driver's remove unregisters and puts the VFIO device; the bus keeps its promise for us.
       deviceReleaseDriver(mdev);
       await mdevPendingRemoval(mdev);
@@ -298,7 +280,7 @@ export class Runtime {
     const name = vdev?.name ?? '';
     const stop = vdev !== null && onRequest !== undefined ? this.#watchRequests(vdev.name, onRequest) : null;
     try {
-      if (vdev !== null) await this.#unexport(vdev);
+      if (vdev !== null) await this.#exports.unexport(vdev);
       await this.#pci().unbind(pdev.bdf);
     } finally {
       stop?.();
@@ -316,17 +298,20 @@ export class Runtime {
   /** A PCI function bound to a VFIO driver, as status shows it. */
   pciDeviceInfo(pdev: PciDev): DeviceInfo {
     const vdev = pciVfioDevice(pdev);
+    return this.#vfioInfo(vdev, pdev, { driver: pdev.driver?.name ?? '', uuid: null, parent: pdev.bdf, type: pdev.hw.model });
+  }
+
+  /** What status shows of `vdev` (null: the bus device is not bound), made for `busDev` as `what` says. */
+  #vfioInfo(vdev: VfioDevice | null, busDev: Device, what: Pick<DeviceInfo, 'driver' | 'uuid' | 'parent' | 'type'>): DeviceInfo {
     return {
+      ...what,
       name: vdev?.name ?? '',
-      driver: vdev?.ops?.name ?? pdev.driver?.name ?? '',
-      uuid: null,
-      parent: pdev.bdf,
-      type: pdev.hw.model,
-      socket: vdev === null ? null : (this.#exports.get(vdev) ?? null),
-      sysfs: vdev === null ? devicePath(pdev) : devicePath(vdev),
+      driver: vdev?.ops?.name ?? what.driver,
+      socket: vdev === null ? null : this.#exports.socketOf(vdev),
+      sysfs: devicePath(vdev ?? busDev),
       state: vdev === null ? 'unbound' : vdev.regState,
       openCount: vdev?.openCount ?? 0,
-      clients: vdev === null ? 0 : this.#server.clients(vdev),
+      clients: vdev === null ? 0 : this.#exports.clients(vdev),
     };
   }
 
@@ -350,18 +335,7 @@ export class Runtime {
 
   deviceInfo(mdev: MdevDevice): DeviceInfo {
     const vdev = mdevVfioDevice(mdev);
-    return {
-      name: vdev?.name ?? '',
-      driver: vdev?.ops?.name ?? '',
-      uuid: mdev.uuid,
-      parent: mdev.type.parent.dev.name,
-      type: mdev.type.dirName,
-      socket: vdev === null ? null : (this.#exports.get(vdev) ?? null),
-      sysfs: vdev === null ? devicePath(mdev) : devicePath(vdev),
-      state: vdev === null ? 'unbound' : vdev.regState,
-      openCount: vdev?.openCount ?? 0,
-      clients: vdev === null ? 0 : this.#server.clients(vdev),
-    };
+    return this.#vfioInfo(vdev, mdev, { driver: '', uuid: mdev.uuid, parent: mdev.type.parent.dev.name, type: mdev.type.dirName });
   }
 
   /**
@@ -375,7 +349,7 @@ export class Runtime {
   }
 
   async #close(graceMs: number, onProgress: (msg: string) => void): Promise<void> {
-    for (const vdev of [...this.#exports.keys()]) await this.#unexport(vdev);
+    for (const vdev of this.#exports.devices()) await this.#exports.unexport(vdev);
     const mdevs = [...mdevHostState(this.host).mdevs.values()].filter((m) => m.kobj !== null && !this.#busy.has(m));
     const stop = subscribeLifecycle((e) => {
       if (e.event === 'request') onProgress(`${e.name}: asking its client to let go (request ${e.value ?? 0})`);
@@ -392,14 +366,14 @@ export class Runtime {
     try {
       if ((await Promise.race([removals, grace])) === 'timeout') {
         onProgress(`clients still attached after ${graceMs} ms: disconnecting them`);
-        await this.#server.close();
+        await this.#exports.close();
         await removals;
       }
     } finally {
       clearTimeout(timer);
       stop();
     }
-    await this.#server.close();
+    await this.#exports.close();
     await this.#unloadModules();
     await this.#machine?.close();
   }
