@@ -112,24 +112,30 @@ async function dmaBandwidth(dir) {
   try {
     const c = await VfioUserClient.connect(bed.path());
     const size = 64 * 1024 * 1024;
-    const mem = native.memfdCreate('bench-ram', size);
-    await c.dmaMap({ iova: 1n << 32n, size: BigInt(size), fd: mem });
-    native.close(mem);
     const dev = bed.devices[0];
-    for (const xfer of [4096, 1024 * 1024]) {
-      const buf = new Uint8Array(xfer);
-      const slots = size / xfer;
-      let bytes = 0;
-      let i = 0;
-      const t0 = performance.now();
-      while (performance.now() - t0 < 1000) {
-        for (let k = 0; k < 64; k++, i++) {
-          vfioDmaRw(dev, (1n << 32n) + BigInt((i % slots) * xfer), buf, false);
-          bytes += xfer;
+    // A memfd sealed against shrinking (QEMU's memory-backend-memfd) is mapped into the server; any other file
+    // is read through the file (pread), so that a client truncating it cannot kill the server with SIGBUS.
+    for (const [kind, iova] of [['sealed', 1n << 32n], ['unsealed', 2n << 32n]]) {
+      const mem = native.memfdCreate(`bench-ram-${kind}`, size, kind === 'sealed');
+      if (kind === 'sealed') native.addSeals(mem, native.F_SEAL_SHRINK | native.F_SEAL_GROW);
+      await c.dmaMap({ iova, size: BigInt(size), fd: mem });
+      native.close(mem);
+      for (const xfer of [4096, 1024 * 1024]) {
+        const buf = new Uint8Array(xfer);
+        const slots = size / xfer;
+        let bytes = 0;
+        let i = 0;
+        const t0 = performance.now();
+        while (performance.now() - t0 < 1000) {
+          for (let k = 0; k < 64; k++, i++) {
+            vfioDmaRw(dev, iova + BigInt((i % slots) * xfer), buf, false);
+            bytes += xfer;
+          }
         }
+        const secs = (performance.now() - t0) / 1000;
+        const name = `vfio_user.dma_read_fd_${xfer === 4096 ? '4k' : '1m'}${kind === 'sealed' ? '' : '_unsealed'}`;
+        emit(name, 'bytes/s', bytes / secs, { transfer: xfer, memfd: kind });
       }
-      const secs = (performance.now() - t0) / 1000;
-      emit(`vfio_user.dma_read_fd_${xfer === 4096 ? '4k' : '1m'}`, 'bytes/s', bytes / secs, { transfer: xfer });
     }
     await c.close();
   } finally {

@@ -2,7 +2,9 @@
 // holds the same descriptors before and after.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { close, eventfd } from '../native/index.js';
+import { close, eventfd, eventfdRead, eventfdWrite, socketpair } from '../native/index.js';
+import { VfioError } from '../uapi/errno.js';
+import { signalEventfd, takeEventfd } from './irq-triggers.js';
 import { openFdCount } from '../native/fd.test-kit.js';
 import { VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_ACTION_UNMASK } from '../uapi/irq-set.js';
 import { setFds, setNone } from './irq.test-kit.js';
@@ -31,4 +33,29 @@ test('every dup taken by SET_IRQS is closed when replaced, disabled and at close
   await done();
   assert.equal(openFdCount(), before, 'nothing leaked after close and release');
   for (const fd of fds) close(fd);
+});
+
+test('only eventfds are taken (EINVAL for a socket, EBADF for a closed fd), and a saturated counter never blocks a signal', async () => {
+  const { df, done } = openTestDev();
+  const [s0, s1] = socketpair();
+  const gone = eventfd();
+  close(gone);
+  const before = openFdCount();
+  assert.throws(() => setFds(df, 0, 0, [s0]), (e: unknown) => VfioError.is(e, 'EINVAL') && /not an eventfd/.test(String(e)));
+  assert.throws(() => setFds(df, 4, 0, [s1]), (e: unknown) => VfioError.is(e, 'EINVAL'));
+  assert.throws(() => setFds(df, 0, 0, [gone]), (e: unknown) => VfioError.is(e, 'EBADF'));
+  assert.equal(openFdCount(), before, 'a refused fd leaves nothing behind');
+  close(s0);
+  close(s1);
+  // A user that fills its own eventfd's counter: the device's signal is dropped, as eventfd_signal's.
+  const efd = eventfd();
+  const own = takeEventfd(efd);
+  // -2 as an int64 is 0xffff_ffff_ffff_fffe, the most a counter holds.
+  eventfdWrite(efd, -2n);
+  signalEventfd(own);
+  signalEventfd(own);
+  assert.equal(eventfdRead(efd), 0xfffffffffffffffen);
+  close(own);
+  close(efd);
+  await done();
 });

@@ -1,6 +1,7 @@
 // The user's interrupt eventfds of an emulated PCI device: INTx trigger and unmask irqfd, MSI/MSI-X vectors, ERR and REQ
 // (drivers/vfio/pci/vfio_pci_intrs.c ctx->trigger, vfio_virqfd, vdev->err_trigger/req_trigger).
-import { FdWatcher, NativeError, POLLIN, close, dup, eventfdRead, eventfdWrite } from '../native/index.js';
+import { readlinkSync } from 'node:fs';
+import { FdWatcher, NativeError, POLLIN, close, dup, eventfdRead, eventfdWrite, fdIsOpen, setNonBlocking } from '../native/index.js';
 import type { FdWatcher as FdWatcherType } from '../native/index.js';
 import { VfioError } from '../uapi/errno.js';
 import type { IrqTriggerSink, PciIrqKind } from '../pci/irq.js';
@@ -8,20 +9,40 @@ import type { IrqTriggerSink, PciIrqKind } from '../pci/irq.js';
 /** Which IRQ index is enabled (vdev->irq_type): at most one of INTx, MSI, MSI-X at a time. */
 export type PciEmuIrqType = 'none' | PciIrqKind;
 
+/** Whether `fd` is an eventfd: what eventfd_ctx_fileget() accepts (its file is eventfd's anonymous inode). */
+export function isEventfd(fd: number): boolean {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[eventfd]';
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Takes a reference on a user's eventfd (eventfd_ctx_fdget): a dup the device owns. EBADF if `fd` is not
- * open. Any open fd is accepted; the addon cannot tell an eventfd from another file.
+ * Takes a reference on a user's eventfd (eventfd_ctx_fdget): a dup the device owns. EBADF if `fd` is not open,
+ * EINVAL if it is not an eventfd (a pipe or socket would let a user block the server in write). The file is made
+ * non-blocking (QEMU's eventfds already are), so a counter the user saturated drops a signal instead of blocking.
  */
 export function takeEventfd(fd: number): number {
+  if (!fdIsOpen(fd)) throw new VfioError('EBADF', `eventfd ${fd} is not open`);
+  if (!isEventfd(fd)) throw new VfioError('EINVAL', `fd ${fd} is not an eventfd`);
+  let own: number;
   try {
-    return dup(fd);
+    own = dup(fd);
   } catch (err) {
     if (NativeError.is(err)) throw new VfioError(err.code === 'EMFILE' ? 'EMFILE' : 'EBADF', `eventfd ${fd}: ${err.message}`);
     throw err;
   }
+  try {
+    setNonBlocking(own, true);
+  } catch (err) {
+    close(own); // balances the dup above
+    throw err;
+  }
+  return own;
 }
 
-/** eventfd_signal(): adds 1; a saturated counter drops the signal as the kernel's does. */
+/** eventfd_signal(): adds 1; a saturated counter drops the signal (the write is non-blocking: EAGAIN), as the kernel's does. */
 export function signalEventfd(fd: number): void {
   if (fd >= 0) eventfdWrite(fd, 1);
 }

@@ -2,6 +2,8 @@
 // Follows Node-API's own contract (doc/api/n-api.md); see addon.h for what each file exports.
 #include "addon.h"
 
+#include <fcntl.h>
+
 #include <poll.h>
 #include <sys/eventfd.h>
 
@@ -12,7 +14,7 @@
 namespace vfio_native {
 
 // Bumped whenever the binding's surface changes, so the TypeScript loader can refuse a stale build.
-constexpr int32_t kAbiVersion = 1;
+constexpr int32_t kAbiVersion = 2;
 
 AddonData* addonData(napi_env env) {
   void* data = nullptr;
@@ -224,6 +226,10 @@ NAPI_MODULE_INIT() {
   defineConstant(env, exports, "EFD_SEMAPHORE", EFD_SEMAPHORE);
   defineConstant(env, exports, "EFD_CLOEXEC", EFD_CLOEXEC);
   defineConstant(env, exports, "EFD_NONBLOCK", EFD_NONBLOCK);
+  defineConstant(env, exports, "F_SEAL_SEAL", F_SEAL_SEAL);
+  defineConstant(env, exports, "F_SEAL_SHRINK", F_SEAL_SHRINK);
+  defineConstant(env, exports, "F_SEAL_GROW", F_SEAL_GROW);
+  defineConstant(env, exports, "F_SEAL_WRITE", F_SEAL_WRITE);
   registerFdCalls(env, exports);
   registerMsgCalls(env, exports);
   registerMmap(env, exports);

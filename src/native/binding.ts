@@ -6,11 +6,15 @@ import type { FdWatcherConstructor } from './fd-watcher.js';
 import { NativeError } from './native-error.js';
 
 /** Must equal kAbiVersion in addon.cc; a mismatch means a stale build. */
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 
 /** The addon's exports exactly as C++ defines them (see index.ts for the documented API). */
 export interface NativeBinding {
   readonly ABI_VERSION: number;
+  readonly F_SEAL_SEAL: number;
+  readonly F_SEAL_SHRINK: number;
+  readonly F_SEAL_GROW: number;
+  readonly F_SEAL_WRITE: number;
   init(config: { NativeError: typeof NativeError; maxBufferLength: number }): void;
   noop(): void;
 
@@ -38,7 +42,9 @@ export interface NativeBinding {
   eventfdWrite(fd: number, value?: number | bigint): number;
   eventfdRead(fd: number): bigint | number;
 
-  memfdCreate(name: string, size?: number): number;
+  memfdCreate(name: string, size?: number, allowSealing?: boolean): number;
+  getSeals(fd: number): number;
+  addSeals(fd: number, seals: number): void;
   ftruncate(fd: number, size: number | bigint): void;
   fstatSize(fd: number): number;
   pread(fd: number, buf: Uint8Array, position: number | bigint): number;

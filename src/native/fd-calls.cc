@@ -212,13 +212,15 @@ napi_value EventfdRead(napi_env env, napi_callback_info info) {
 }
 
 napi_value MemfdCreate(napi_env env, napi_callback_info info) {
-  VFIO_ARGS(2);
+  VFIO_ARGS(3);
   std::string name;
   int64_t size = 0;
+  bool sealing = false;
   if (!argString(env, argv[0], "name", &name)) return nullptr;
   if (!isUndefined(env, argv[1]) && !argInt64(env, argv[1], "size", &size)) return nullptr;
+  if (!isUndefined(env, argv[2]) && napi_get_value_bool(env, argv[2], &sealing) != napi_ok) return throwType(env, "allowSealing must be a boolean");
   if (size < 0) return throwRange(env, "size must be >= 0");
-  int fd = ::memfd_create(name.c_str(), MFD_CLOEXEC);
+  int fd = ::memfd_create(name.c_str(), MFD_CLOEXEC | (sealing ? MFD_ALLOW_SEALING : 0));
   if (fd < 0) return throwErrno(env, errno, "memfd_create");
   if (size > 0 && ::ftruncate(fd, size) != 0) {
     int err = errno;
@@ -235,6 +237,25 @@ napi_value Ftruncate(napi_env env, napi_callback_info info) {
   if (!argInt32(env, argv[0], "fd", &fd) || !argInt64(env, argv[1], "size", &size)) return nullptr;
   if (::ftruncate(fd, size) != 0) return throwErrno(env, errno, "ftruncate");
   return undefinedValue(env);
+}
+
+// fcntl(F_GET_SEALS): the file's seals; 0 for a file that cannot be sealed (not a memfd: EINVAL).
+napi_value GetSeals(napi_env env, napi_callback_info info) {
+  VFIO_ARGS(1);
+  int32_t fd;
+  if (!argInt32(env, argv[0], "fd", &fd)) return nullptr;
+  int seals = ::fcntl(fd, F_GET_SEALS);
+  if (seals < 0) return errno == EINVAL ? makeInt(env, 0) : throwErrno(env, errno, "fcntl(F_GET_SEALS)");
+  return makeInt(env, seals);
+}
+
+// fcntl(F_ADD_SEALS).
+napi_value AddSeals(napi_env env, napi_callback_info info) {
+  VFIO_ARGS(2);
+  int32_t fd, seals;
+  if (!argInt32(env, argv[0], "fd", &fd) || !argInt32(env, argv[1], "seals", &seals)) return nullptr;
+  if (::fcntl(fd, F_ADD_SEALS, seals) != 0) return throwErrno(env, errno, "fcntl(F_ADD_SEALS)");
+  return nullptr;
 }
 
 napi_value FstatSize(napi_env env, napi_callback_info info) {
@@ -307,6 +328,8 @@ void registerFdCalls(napi_env env, napi_value exports) {
   defineFunction(env, exports, "memfdCreate", MemfdCreate);
   defineFunction(env, exports, "ftruncate", Ftruncate);
   defineFunction(env, exports, "fstatSize", FstatSize);
+  defineFunction(env, exports, "getSeals", GetSeals);
+  defineFunction(env, exports, "addSeals", AddSeals);
   defineFunction(env, exports, "pread", Positional<false>);
   defineFunction(env, exports, "pwrite", Positional<true>);
   defineFunction(env, exports, "read", Transfer<false>);

@@ -136,7 +136,15 @@ export const eventfdWrite: (fd: number, value?: number | bigint) => number = bin
 export const eventfdRead: (fd: number) => bigint | number = binding.eventfdRead;
 
 /** memfd_create(name, MFD_CLOEXEC) sized to `size` bytes (default 0). */
-export const memfdCreate: (name: string, size?: number) => number = binding.memfdCreate;
+export const memfdCreate: (name: string, size?: number, allowSealing?: boolean) => number = binding.memfdCreate;
+/** fcntl(F_GET_SEALS): the seals of a memfd; 0 for a file that cannot be sealed. */
+export const getSeals: (fd: number) => number = binding.getSeals;
+/** fcntl(F_ADD_SEALS) (the memfd must have been created with allowSealing). */
+export const addSeals: (fd: number, seals: number) => void = binding.addSeals;
+export const F_SEAL_SEAL: number = binding.F_SEAL_SEAL;
+export const F_SEAL_SHRINK: number = binding.F_SEAL_SHRINK;
+export const F_SEAL_GROW: number = binding.F_SEAL_GROW;
+export const F_SEAL_WRITE: number = binding.F_SEAL_WRITE;
 /** ftruncate(2). */
 export const ftruncate: (fd: number, size: number | bigint) => void = binding.ftruncate;
 /** fstat(2)'s st_size. */

@@ -120,3 +120,40 @@ test('an fd-less DMA_UNMAP and a DMA_MAP with an fd sent back to back: the fd is
   vfioDmaRw(bed.devices[0]!, 0x10000n, buf, false);
   assert.equal(Buffer.from(buf).toString(), 'second page');
 });
+
+test('DMA_MAP past the end of its file is EINVAL; a file that can shrink is read through the file, so a truncate is EFAULT, not SIGBUS', async (t) => {
+  const bed = await testBed();
+  t.after(() => bed.close());
+  const c = await VfioUserClient.connect(bed.path());
+  t.after(() => c.close());
+  const dev = bed.devices[0]!;
+  const small = native.memfdCreate('small', 4096);
+  t.after(() => native.close(small));
+  await assert.rejects(c.dmaMap({ iova: 0x100000n, size: BigInt(MiB), fd: small }), { code: 'EINVAL' });
+  await assert.rejects(c.dmaMap({ iova: 0x100000n, size: 4096n, offset: 4096n, fd: small }), { code: 'EINVAL' });
+  // Unsealed (memory-backend-file): mapped, then shrunk by the client under the device's feet.
+  const file = native.memfdCreate('shrinks', 2 * 4096);
+  t.after(() => native.close(file));
+  native.pwrite(file, Buffer.from('before'), 4096);
+  await c.dmaMap({ iova: 0x200000n, size: 2n * 4096n, fd: file });
+  const buf = new Uint8Array(6);
+  vfioDmaRw(dev, 0x201000n, buf, false);
+  assert.equal(Buffer.from(buf).toString(), 'before');
+  vfioDmaRw(dev, 0x200010n, Buffer.from('DMA!'), true);
+  const seen = Buffer.alloc(4);
+  native.pread(file, seen, 16);
+  assert.equal(seen.toString(), 'DMA!', 'device writes reach the client file');
+  native.ftruncate(file, 4096);
+  assert.throws(() => vfioDmaRw(dev, 0x201000n, buf, false), { code: 'EFAULT' });
+  assert.throws(() => vfioDmaRw(dev, 0x201000n, buf, true), { code: 'EFAULT' });
+  assert.equal((await c.regionRead(7, 0, 2)).readUInt16LE(0), 0x1b36, 'the server is alive and answering');
+  // Sealed against shrinking (memory-backend-memfd's default): mapped into the process.
+  const sealed = native.memfdCreate('sealed', 4096, true);
+  t.after(() => native.close(sealed));
+  native.addSeals(sealed, native.F_SEAL_SHRINK | native.F_SEAL_GROW);
+  native.pwrite(sealed, Buffer.from('sealed'), 0);
+  await c.dmaMap({ iova: 0x300000n, size: 4096n, fd: sealed });
+  vfioDmaRw(dev, 0x300000n, buf, false);
+  assert.equal(Buffer.from(buf).toString(), 'sealed');
+  assert.throws(() => native.ftruncate(sealed, 0), /EPERM/, 'the seal holds: the mapping cannot fault');
+});

@@ -160,3 +160,21 @@ test('more fds than the transport takes: the connection is closed, the fds too',
   await waitFor(() => openFdCount() === before - 1, 2000, `fds closed (${openFdCount()} open, ${before} before)`);
   native.close(efd);
 });
+
+test('SET_IRQS with a socket (or anything but an eventfd) as trigger is EINVAL: a client cannot make the server block in write', async (t) => {
+  const bed = await testBed();
+  t.after(() => bed.close());
+  const c = await VfioUserClient.connect(bed.path());
+  t.after(() => c.close());
+  const [a, b] = native.socketpair();
+  t.after(() => {
+    native.close(a);
+    native.close(b);
+  });
+  await assert.rejects(c.setIrqs(0, 0, [a]), { code: 'EINVAL' });
+  await assert.rejects(c.setIrqs(4, 0, [b]), { code: 'EINVAL' });
+  const efd = native.eventfd();
+  t.after(() => native.close(efd));
+  await c.setIrqs(0, 0, [efd]);
+  assert.equal((await c.regionRead(7, 0, 2)).readUInt16LE(0), 0x1b36);
+});
