@@ -46,7 +46,7 @@ export class ControlServer {
 
   /** Listens on `path` (a stale socket file left by a dead server is replaced; a live one is EADDRINUSE). */
   static async listen(path: string, handlers: ControlHandlers, logger: Logger): Promise<ControlServer> {
-    await prepareSocketPath(path);
+    await prepareSocketPath(path, logger);
     const cs = new ControlServer(path, handlers, logger);
     // The socket is created with mode 0600 from the start: no window in which others may connect.
     const oldMask = process.umask(0o177);

@@ -47,7 +47,7 @@ export class DeviceExports {
 
   /** Exports `vdev` on a vfio-user socket (a stale socket file there is replaced). */
   async export(vdev: VfioDevice, socketPath: string): Promise<void> {
-    await prepareSocketPath(socketPath);
+    await prepareSocketPath(socketPath, this.#log);
     await this.#server.export(vdev, socketPath);
     this.#sockets.set(vdev, socketPath);
     this.#log.info({ device: vdev.name, socket: socketPath }, 'device exported');

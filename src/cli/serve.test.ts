@@ -140,7 +140,8 @@ test('a bad config exits 2 naming the key, without a stack trace', async (t) => 
   const r2 = await runCli(t, ['serve', '--config', 'bad-type.json'], dir);
   assert.equal(r2.code, 2, r2.stderr);
   assert.match(r2.stderr, /devices\[0\]\.type: .*no type '7'/);
-  assert.deepEqual(readdirSync(join(dir, 'run')), []);  // A parent no module registered names the parent key; a module option holds (mdpy's count of 1: the second is EUSERS).
+  assert.equal(existsSync(join(dir, 'run')), false, 'a failed start removes the run directory it made');
+  // A parent no module registered names the parent key; a module option holds (mdpy's count of 1: the second is EUSERS).
   writeFileSync(join(dir, 'bad-parent.json'), JSON.stringify({ runDir: 'run', devices: [{ driver: 'mtty', type: '2', parent: 'nope' }] }));
   const r3 = await runCli(t, ['serve', '--config', 'bad-parent.json'], dir);
   assert.equal(r3.code, 2, r3.stderr);
@@ -150,7 +151,32 @@ test('a bad config exits 2 naming the key, without a stack trace', async (t) => 
   const r4 = await runCli(t, ['serve', '--config', 'counted.json'], dir);
   assert.equal(r4.code, 2, r4.stderr);
   assert.match(r4.stderr, /devices\[1\]: EUSERS: .*no instances available/);
-  assert.deepEqual(readdirSync(join(dir, 'run')), []);
+  assert.equal(existsSync(join(dir, 'run')), false);
+  // A runDir that is a file is a config error on runDir, not a crash.
+  writeFileSync(join(dir, 'blocker'), '');
+  writeFileSync(join(dir, 'file-run.json'), JSON.stringify({ runDir: 'blocker/run', devices: [] }));
+  const r5 = await runCli(t, ['serve', '--config', 'file-run.json'], dir);
+  assert.equal(r5.code, 2, r5.stderr);
+  assert.match(r5.stderr, /bad config: runDir: cannot create .*blocker\/run \(ENOTDIR/);
+});
+
+test('a second server on a busy run directory stops at its control socket; a stale socket is replaced with a log line', async (t) => {
+  const dir = tempDir(t);
+  const first = new CliProcess(t, ['serve'], dir, SANITIZE);
+  await first.waitFor(/Inspect it with/);
+  const second = await runCli(t, ['serve'], dir);
+  assert.equal(second.code, 1, second.stderr);
+  assert.match(second.stderr, /vfio-ts: .*vfio-ts\.ctl: another server is listening there/);
+  assert.doesNotMatch(second.stderr, /bad config/);
+  assert.ok(statSync(join(dir, 'run', 'mtty0.sock')).isSocket(), "the first server's sockets are untouched");
+  first.child.kill('SIGKILL');
+  await first.exit();
+  // The killed server left its sockets behind: the next one replaces them and says so.
+  const third = new CliProcess(t, ['serve', '--shutdown-grace', '200'], dir, SANITIZE);
+  await third.waitFor(/Inspect it with/);
+  assert.match(third.stderr, /replaced a stale socket/);
+  third.child.kill('SIGTERM');
+  assert.equal(await third.exit(), 0, third.stderr);
 });
 
 test('client commands without a server fail with a clear message', async (t) => {

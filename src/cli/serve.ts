@@ -1,7 +1,7 @@
 // `vfio-ts serve`: the product's main job. Builds the Runtime from a config (or the embedded default: one
 // two-port mtty), exports every device on a vfio-user socket, opens the control socket, prints how to attach
 // QEMU, and on SIGINT/SIGTERM shuts down cleanly (a second signal forces the exit).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { sanitizer } from '../sanitizer/sanitizer.js';
 import { VfioError } from '../uapi/errno.js';
@@ -46,7 +46,14 @@ export async function serve(opts: ServeOptions): Promise<number> {
     throw err;
   }
   const startedAt = Date.now();
-  mkdirSync(config.runDir, { recursive: true });
+  let madeRunDir: string | undefined;
+  try {
+    madeRunDir = mkdirSync(config.runDir, { recursive: true });
+  } catch (err) {
+    const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : String(err);
+    process.stderr.write(`vfio-ts: bad config: runDir: cannot create ${config.runDir} (${code}: a file is in the way, or no permission)\n`);
+    return EXIT_CONFIG;
+  }
   const runtime = await Runtime.start({ logger, requestIntervalMs: config.requestIntervalMs, registry, moduleOptions: config.modules, pci: config.pci });
   let control: ControlServer | null = null;
   const progress = (msg: string): void => logger.info({}, msg);
@@ -71,12 +78,13 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
   let code = EXIT_OK;
   try {
-    const devices = await createDevices(runtime, config, progress);
+    // The control socket first: a second server on the same run directory stops here, before it touches a socket.
     control = await ControlServer.listen(
       config.control,
       controlHandlers({ runtime, controlPath: config.control, startedAt, runDir: config.runDir }),
       logger,
     );
+    const devices = await createDevices(runtime, config, progress);
     logger.info({ control: config.control, devices: devices.length }, 'serving');
     printBanner(opts.out, devices, config, runtime);
     await stopRequested;
@@ -91,6 +99,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   await control?.close();
   await runtime.close(opts.shutdownGraceMs, progress);
+  // A start that failed leaves no trace: the run directory goes if serve made it and nothing else is in it.
+  if (madeRunDir !== undefined && code !== EXIT_OK) removeEmptyDir(config.runDir);
   logger.info({}, 'stopped');
   if (!sanitizerClean(logger)) code = code === EXIT_OK ? EXIT_FAILURE : code;
   return code;
@@ -166,6 +176,14 @@ function printBanner(out: (line: string) => void, devices: readonly DeviceInfo[]
     if (hint !== undefined) out(`In the guest: ${hint}`);
   }
   out(`Inspect it with: vfio-ts status | ls /sys/class/vfio-dev | trace   (Ctrl-C stops the server)`);
+}
+
+function removeEmptyDir(dir: string): void {
+  try {
+    if (readdirSync(dir).length === 0) rmdirSync(dir);
+  } catch {
+    // Gone or in use: leave it.
+  }
 }
 
 /** With the sanitizer on: reports leaked objects and findings to stderr; false if there were any. */

@@ -3,6 +3,7 @@
 import { connect } from 'node:net';
 import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Logger } from '../base/log.js';
 import { VfioError } from '../uapi/errno.js';
 
 /** Whether something accepts connections on `path`. */
@@ -18,10 +19,11 @@ export function socketIsLive(path: string): Promise<boolean> {
 }
 
 /**
- * Makes `path` ready for bind(2): its directory exists, and a socket file nobody listens on is removed.
- * EADDRINUSE if a server listens there; EEXIST if the path is some other kind of file (never deleted).
+ * Makes `path` ready for bind(2): its directory exists, and a socket file nobody listens on is removed (and
+ * logged: a server that died left it). EADDRINUSE if a server listens there; EEXIST if the path is some other
+ * kind of file (never deleted).
  */
-export async function prepareSocketPath(path: string): Promise<void> {
+export async function prepareSocketPath(path: string, log?: Logger): Promise<void> {
   mkdirSync(dirname(path), { recursive: true });
   let isSocket: boolean;
   try {
@@ -32,6 +34,7 @@ export async function prepareSocketPath(path: string): Promise<void> {
   if (!isSocket) throw new VfioError('EEXIST', `${path} exists and is not a socket`);
   if (await socketIsLive(path)) throw new VfioError('EADDRINUSE', `${path}: another server is listening there`);
   unlinkSync(path);
+  log?.warn({ socket: path }, 'replaced a stale socket (nothing listened on it: its server is gone)');
 }
 
 /** Removes a socket file we created; already gone is fine. */
