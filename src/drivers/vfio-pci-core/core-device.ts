@@ -1,0 +1,87 @@
+// struct vfio_pci_core_device (include/linux/vfio_pci_core.h): the PCI function a vfio-pci style driver drives,
+// its virtual config space, interrupt and reset state. Variant drivers extend this class.
+import type { PciDev } from '../../hw/pci/pci-dev.js';
+import type { PciSavedState } from '../../hw/pci/pci-state.js';
+import { PciEmuIrqTriggers } from '../../emu/irq-triggers.js';
+import { VfioDevice } from '../../vfio/vfio-device.js';
+import type { PermBits } from './config-perms.js';
+
+/** vdev->irq_type: the enabled interrupt index, or none (VFIO_PCI_NUM_IRQS in the kernel). */
+export type VfioPciIrqType = 'none' | 'intx' | 'msi' | 'msix';
+
+/** One VFIO_DEVICE_IOEVENTFD: a write of `data` (width bytes) to `offset` of BAR `bar` when `fd` is signalled. */
+export interface VfioPciIoeventfd {
+  readonly bar: number;
+  readonly offset: number;
+  readonly width: number;
+  readonly data: bigint;
+  /** Our dup of the user's eventfd (closed when the ioeventfd goes). */
+  readonly fd: number;
+  /** Stops watching `fd`. */
+  stop(): void;
+}
+
+export class VfioPciCoreDevice extends VfioDevice {
+  /** The function this device drives (vdev->pdev); set by vfioPciCoreInitDev. */
+  pdev: PciDev | null = null;
+
+  // ---- config virtualization (vfio_pci_config.c) --------------------------------------------
+  /** The user's view of config space (vdev->vconfig); null while the device is closed. */
+  vconfig: Uint8Array | null = null;
+  /** Which capability each config byte belongs to (vdev->pci_config_map). */
+  pciConfigMap: Uint8Array | null = null;
+  /** The MSI capability's per-device permissions (vdev->msi_perm). */
+  msiPerm: PermBits | null = null;
+  /** log2 of the MSI vectors the hardware offers (vdev->msi_qmax). */
+  msiQmax = 0;
+  /** The virtual BARs need a fixup before the next read (vdev->bardirty). */
+  bardirty = false;
+  /** The hardware BARs as the host programmed them, to restore after a backdoor reset (vdev->rbar). */
+  readonly rbar = new Uint32Array(7);
+  /** The user set INTX_DISABLE in the virtual COMMAND (vdev->virq_disabled). */
+  virqDisabled = false;
+  /** An extended capability list exists (vdev->extended_caps). */
+  extendedCaps = false;
+
+  // ---- interrupts (vfio_pci_intrs.c) ---------------------------------------------------------
+  /** The user's eventfds (ctx->trigger per vector, the INTx unmask irqfd, err_trigger, req_trigger). */
+  readonly triggers = new PciEmuIrqTriggers(() => this.onUnmaskEventfd?.());
+  /** Set by the interrupt code: what the INTx unmask eventfd does. */
+  onUnmaskEventfd: (() => void) | null = null;
+  /** The enabled interrupt index (vdev->irq_type); the trigger table keeps it. */
+  get irqType(): VfioPciIrqType {
+    return this.triggers.type;
+  }
+  /** INTx masked by us (ctx->masked). */
+  intxMasked = false;
+  /** The function masks INTx through PCI_COMMAND (vdev->pci_2_3). */
+  pci23 = false;
+  /** INTx hidden from the user (vdev->nointx). */
+  nointx = false;
+
+  // ---- reset and enable state (vfio_pci_core.c) ----------------------------------------------
+  /** A function reset works (vdev->reset_works). */
+  resetWorks = false;
+  /** The function was used and not reset since (vdev->needs_reset); a set reset on the last close clears it. */
+  needsReset = false;
+  /** Config space as it was before the user opened the device (vdev->pci_saved_state). */
+  pciSavedState: PciSavedState | null = null;
+  /** The BAR holding the MSI-X table, or -1 (vdev->msix_bar), and the table's place in it. */
+  msixBar = -1;
+  msixOffset = 0;
+  msixSize = 0;
+  hasVga = false;
+  /** The function loses its state on D3hot -> D0 (No_Soft_Reset clear): save it around D3 (vdev->needs_pm_restore). */
+  needsPmRestore = false;
+  /** The state saved on the way into D3hot (vdev->pm_save). */
+  pmSave: PciSavedState | null = null;
+  /** VFIO_DEVICE_IOEVENTFDs (vdev->ioeventfds_list). */
+  readonly ioeventfds: VfioPciIoeventfd[] = [];
+}
+
+/** The function a core device drives; its absence is a driver bug (init did not run). */
+export function pdevOf(vdev: VfioPciCoreDevice): PciDev {
+  const pdev = vdev.pdev;
+  if (pdev === null) throw new Error('vfio-pci-core device without a pci_dev: vfioPciCoreInitDev did not run');
+  return pdev;
+}
