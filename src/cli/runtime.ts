@@ -95,9 +95,9 @@ export class Runtime {
     this.#modules.clear();
   }
 
-  /** The guest-side hint of the driver whose module offers the parent named `parentName`. */
-  guestHint(parentName: string): string | undefined {
-    return this.#moduleOf(parentName)?.driver.guestHint;
+  /** The guest-side hint of the driver named `driverName`. */
+  guestHint(driverName: string): string | undefined {
+    return this.#modules.get(driverName)?.driver.guestHint;
   }
 
   /** The parent a new device of `driverName` goes to when the config names none: its module's only parent. */

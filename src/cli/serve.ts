@@ -162,7 +162,10 @@ function faultyKey(spec: DeviceSpec, err: VfioError): string {
 
 function printBanner(out: (line: string) => void, devices: readonly DeviceInfo[], config: ServeConfig, runtime: Runtime): void {
   out('vfio-ts is serving:');
-  for (const d of devices) out(`  ${d.name} (${d.type}, mdev ${d.uuid ?? '-'}) on vfio-user socket ${d.socket ?? '(not exported)'}`);
+  for (const d of devices) {
+    const what = d.uuid === null ? `${d.type} at ${d.parent}` : `${d.type}, mdev ${d.uuid}`;
+    out(`  ${d.name} (${what}) on vfio-user socket ${d.socket ?? '(not exported)'}`);
+  }
   out(`  control socket ${config.control}`);
   out('');
   out('Attach it to a VM with QEMU >= 10.1 (guest RAM must be a shared memfd so the server can reach it):');
@@ -170,8 +173,7 @@ function printBanner(out: (line: string) => void, devices: readonly DeviceInfo[]
   const sockets = devices.flatMap((d) => (d.socket === null ? [] : [{ path: d.socket, id: d.name }]));
   out(qemuCommandLine(sockets, config.guestMemoryMiB));
   out('');
-  const drivers = new Set(devices.map((d) => d.parent));
-  for (const drv of drivers) {
+  for (const drv of new Set(config.devices.map((d) => d.driver))) {
     const hint = runtime.guestHint(drv);
     if (hint !== undefined) out(`In the guest: ${hint}`);
   }

@@ -14,7 +14,7 @@ import type { UnregisterOptions } from '../../vfio/registration.js';
 import { VfioPciCoreDevice, pdevOf } from './core-device.js';
 import { vfioPciDevSetResettable } from './core-enable.js';
 import { PCI_D0, vfioPciProbePowerState, vfioPciSetPowerState } from './power.js';
-import { busResets, slotResets, vfioPciResetScope } from './reset-scope.js';
+import { slotResets, vfioPciResetScope } from './reset-scope.js';
 
 /** vfio_pci_core_init_dev() (ops.init): the function the device drives is the device's parent. */
 export function vfioPciCoreInitDev(vdev: VfioPciCoreDevice): void {
@@ -31,14 +31,15 @@ export function vfioPciCoreReleaseDev(vdev: VfioPciCoreDevice): void {
 }
 
 /**
- * Which functions a device set is: the slot if it resets as a whole, else the bus if a bridge can reset it, else the
- * device alone (the rule of the series' vfio_pci_core_register_device).
+ * Which functions a device set is, as vfio_pci_core_register_device() decides: a function on a root bus, or a VF
+ * (today's kernel), is alone; else its slot if the slot resets as a whole; else its whole bus, reset or not
+ * (a bus reset, when there is one, reaches every function on it).
  */
 export function vfioPciDeviceSetId(vdev: VfioPciCoreDevice): unknown {
   const pdev = pdevOf(vdev);
-  if (slotResets(pdev) && pdev.slot !== null) return pdev.slot;
-  if (busResets(pdev)) return pdev.pciBus;
-  return vdev;
+  if (pdev.pciBus.parent === null || pdev.isVirtfn) return vdev;
+  if (pdev.slot !== null && slotResets(pdev)) return pdev.slot;
+  return pdev.pciBus;
 }
 
 /** The function's address as VFIO_DEVICE_GET_PCI_HOT_RESET_INFO reports it. */

@@ -1,4 +1,4 @@
-// vfio-pci's life cycle on the simulated bus: the device set it joins (slot, bus or alone, as the series'
+// vfio-pci's life cycle on the simulated bus: the device set it joins (slot, bus or alone, as
 // vfio_pci_core_register_device chooses), hot reset info and reset across a set, the try-reset of the set on the last
 // close, and the 2021 rule: removing the function (remove, unbind) waits for the user, sending REQ meanwhile, and
 // drvdata points at the vfio-pci device until the driver lets go.
