@@ -53,16 +53,17 @@ test('the entry point offers each layer and nothing undefined', () => {
 
 test("each built-in driver is in the registry and its own API is the package's drivers/<name> entry", async () => {
   const names = (await api.builtinDrivers()).map((d) => d.name);
-  assert.deepEqual(names, ['mbochs', 'mdpy', 'mtty', 'vfio-pci']);
   const entries: Record<string, readonly string[]> = {
     mtty: ['mttyCreate', 'mttyRegister'],
     mdpy: ['mdpyRegister'],
     mbochs: ['mbochsRegister'],
     'vfio-pci': ['vfioPciRegister'],
   };
-  for (const [driver, exported] of Object.entries(entries)) {
+  for (const name of Object.keys(entries)) assert.ok(names.includes(name), `${name} is built in`);
+  // Every built-in driver, and the API of the ones named above, through the package's own drivers/<name> entry.
+  for (const driver of names) {
     const mod: unknown = await import(`vfio-ts/drivers/${driver}`);
     assert.ok(typeof mod === 'object' && mod !== null);
-    for (const name of [...exported, 'driver']) assert.ok(name in mod, `vfio-ts/drivers/${driver} exports ${name}`);
+    for (const name of [...(entries[driver] ?? []), 'driver']) assert.ok(name in mod, `vfio-ts/drivers/${driver} exports ${name}`);
   }
 });

@@ -18,12 +18,17 @@ import { DriverRegistry, builtinDrivers, loadDriverModule } from './registry.js'
 test('mtty, mdpy and mbochs are found by folder, register with their kernel type directories, create, and exit cleanly', async () => {
   const mark = sanitizer.mark();
   const registry = new DriverRegistry(await builtinDrivers());
-  assert.deepEqual(registry.names, ['mbochs', 'mdpy', 'mtty', 'vfio-pci']);
-  assert.deepEqual(registry.list().map((d) => d.bus), ['mdev', 'mdev', 'mdev', 'pci']);
+  // Every driver folder is found (this list grows with each driver; order is the folders').
+  assert.deepEqual(registry.names, [...registry.names].sort());
+  for (const name of ['mbochs', 'mdpy', 'mtty', 'vfio-pci']) assert.ok(registry.get(name), `${name} is registered`);
+  assert.equal(registry.get('vfio-pci')?.bus, 'pci');
   const host = new Host();
   vfioConfigure(host, { requestIntervalMs: 10 });
-  const samples: VfioDriverModule[] = registry.list().filter((d) => d.bus === 'mdev').map((d) => d.register(host, {}));
-  assert.deepEqual(samples.map((s) => s.name), ['mbochs', 'mdpy', 'mtty']);
+  const samples: VfioDriverModule[] = ['mbochs', 'mdpy', 'mtty'].map((n) => {
+    const d = registry.get(n);
+    assert.ok(d);
+    return d.register(host, {});
+  });
   const types = (name: string): string[] => host.sysfs.ls(`/sys/devices/virtual/${name}/${name}/mdev_supported_types`);
   assert.deepEqual(types('mtty'), ['mtty-1', 'mtty-2']);
   assert.deepEqual(types('mdpy'), ['mdpy-hd', 'mdpy-vga', 'mdpy-xga']);

@@ -1,0 +1,51 @@
+// vfio-ap as the CLI uses it: found by the registry, its module registered with `{}` (the default machine),
+// an mdev created on the parent the module offers, assigned, opened, reset, removed, the module unloaded.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Host } from '../../base/host.js';
+import { sanitizer } from '../../sanitizer/sanitizer.js';
+import { VfioError } from '../../uapi/errno.js';
+import { VFIO_DEVICE_RESET } from '../../uapi/ioctl.js';
+import { vfioConfigure } from '../../vfio/core-state.js';
+import { VfioProcess } from '../../vfio/vfio-process.js';
+import { openViaGroup } from '../../vfio/uapi.test-kit.js';
+import { mdevCreate, mdevRemove } from '../../mdev/mdev-device.js';
+import { mdevParentType } from '../../mdev/mdev-parent.js';
+import { mdevVfioDevice } from '../../mdev/mdev-vfio.js';
+import { loadDriverRegistry } from '../registry.js';
+
+test('the registry serves vfio-ap: register {}, create, assign, open, reset, remove, unregister, no leaks', async () => {
+  const mark = sanitizer.mark();
+  const reg = await loadDriverRegistry();
+  const d = reg.get('vfio-ap');
+  assert.ok(d);
+  assert.equal(d.bus, 'mdev');
+  assert.ok(d.module?.shape({ baseDir: '.' }).cards, 'module options carry the machine');
+  const host = new Host();
+  vfioConfigure(host, { requestIntervalMs: 10 });
+  assert.throws(() => d.register(new Host(), { cards: [300] }), (e) => VfioError.is(e, 'EINVAL'));
+  const mod = d.register(host, {});
+  const [parent] = mod.parents();
+  assert.ok(parent);
+  assert.equal(parent.dev.name, 'matrix');
+  const type = mdevParentType(parent, 'passthrough');
+  assert.ok(type);
+  const mdev = mdevCreate(type, randomUUID());
+  const base = `/sys/devices/vfio_ap/matrix/${mdev.name}`;
+  host.sysfs.write(`${base}/assign_adapter`, '5');
+  host.sysfs.write(`${base}/assign_domain`, '71');
+  assert.equal(host.sysfs.read(`${base}/guest_matrix`), '05.0047\n');
+  const dev = mdevVfioDevice(mdev);
+  assert.ok(dev);
+  const proc = new VfioProcess(host);
+  const { device } = openViaGroup(proc, dev);
+  assert.equal(proc.ioctl(device, VFIO_DEVICE_RESET), 0);
+  proc.closeAll();
+  await mdevRemove(mdev);
+  await mod.unregister();
+  await mod.unregister();
+  assert.equal(host.sysfs.exists('/sys/devices/vfio_ap'), false);
+  assert.equal(host.sysfs.exists('/sys/bus/ap'), false);
+  sanitizer.assertNoLeaks(mark);
+});

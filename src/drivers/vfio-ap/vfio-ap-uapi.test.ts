@@ -1,0 +1,122 @@
+// The matrix mdev through a process's device fd (the group path): GET_INFO, GET_IRQ_INFO, SET_IRQS, RESET of the
+// guest's queues with the wait for each, the guest's use of its queues, hot unplug of a queue unbound from vfio_ap,
+// and removal with the device open: the REQ eventfd asks, release runs last, and nothing touches the freed device.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { close, eventfd, eventfdRead } from '../../native/index.js';
+import { UseAfterFreeError } from '../../sanitizer/errors.js';
+import { VfioError } from '../../uapi/errno.js';
+import { VFIO_DEVICE_FLAGS_AP, VFIO_DEVICE_FLAGS_RESET, decodeVfioDeviceInfo, encodeVfioDeviceInfo } from '../../uapi/device-info.js';
+import { VFIO_AP_CFG_CHG_IRQ_INDEX, VFIO_AP_REQ_IRQ_INDEX, VFIO_IRQ_INFO_EVENTFD, decodeVfioIrqInfo, encodeVfioIrqInfo } from '../../uapi/irq-info.js';
+import { encodeVfioIrqSet, vfioIrqSetOfEventfds, vfioIrqSetOfNone } from '../../uapi/irq-set.js';
+import { VFIO_IRQ_SET_ACTION_TRIGGER } from '../../uapi/irq-set.js';
+import { VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_GET_REGION_INFO, VFIO_DEVICE_RESET, VFIO_DEVICE_SET_IRQS } from '../../uapi/ioctl.js';
+import { VfioProcess } from '../../vfio/vfio-process.js';
+import { openViaGroup } from '../../vfio/uapi.test-kit.js';
+import { mdevRemove } from '../../mdev/mdev-device.js';
+import { AP_RESPONSE_NORMAL, AP_RESPONSE_Q_NOT_AVAIL, apMkQid } from '../../hw/ap/ap-defs.js';
+import { decodeMexReply, encodeMexRequest } from '../../hw/ap/ap-message.js';
+import { vfioApGuestDqap, vfioApGuestNqap, vfioApGuestTapq } from './guest.js';
+import { apTestHost } from './vfio-ap.test-kit.js';
+
+const Q56 = apMkQid(5, 6);
+const Q57 = apMkQid(5, 7);
+
+function opened(t: { after(fn: () => unknown): void }) {
+  const th = apTestHost(t);
+  const a = th.create({ adapters: [5], domains: [6, 7] });
+  const proc = new VfioProcess(th.host);
+  th.atUnload(() => proc.closeAll());
+  const { device } = openViaGroup(proc, a.m);
+  return { ...th, ...a, proc, fd: device };
+}
+
+test('GET_INFO: AP and RESET, no regions, two IRQs; GET_IRQ_INFO and SET_IRQS for REQ and CFG_CHG', (t) => {
+  const { proc, fd, m } = opened(t);
+  const info = encodeVfioDeviceInfo({ argsz: 24, flags: 0, numRegions: 9, numIrqs: 9, capOffset: 0 });
+  proc.ioctl(fd, VFIO_DEVICE_GET_INFO, info);
+  const got = decodeVfioDeviceInfo(info);
+  assert.equal(got.flags, VFIO_DEVICE_FLAGS_AP | VFIO_DEVICE_FLAGS_RESET);
+  assert.equal(got.numRegions, 0);
+  assert.equal(got.numIrqs, 2);
+  assert.throws(() => proc.ioctl(fd, VFIO_DEVICE_GET_INFO, encodeVfioDeviceInfo({ argsz: 8, flags: 0, numRegions: 0, numIrqs: 0, capOffset: 0 })), (e) => VfioError.is(e, 'EINVAL'));
+  for (const index of [VFIO_AP_REQ_IRQ_INDEX, VFIO_AP_CFG_CHG_IRQ_INDEX]) {
+    const ii = encodeVfioIrqInfo({ argsz: 16, flags: 0, index, count: 0 });
+    proc.ioctl(fd, VFIO_DEVICE_GET_IRQ_INFO, ii);
+    assert.deepEqual(decodeVfioIrqInfo(ii), { argsz: 16, flags: VFIO_IRQ_INFO_EVENTFD, index, count: 1 });
+  }
+  assert.throws(() => proc.ioctl(fd, VFIO_DEVICE_GET_IRQ_INFO, encodeVfioIrqInfo({ argsz: 16, flags: 0, index: 2, count: 0 })), (e) => VfioError.is(e, 'EINVAL'));
+  assert.throws(() => proc.ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, new Uint8Array(32)), (e) => VfioError.is(e, 'EOPNOTSUPP'));
+  const req = eventfd();
+  t.after(() => close(req));
+  proc.ioctl(fd, VFIO_DEVICE_SET_IRQS, encodeVfioIrqSet(vfioIrqSetOfEventfds(VFIO_AP_REQ_IRQ_INDEX, 0, [req])));
+  assert.ok(m.reqTrigger >= 0);
+  assert.throws(() => proc.ioctl(fd, VFIO_DEVICE_SET_IRQS, encodeVfioIrqSet(vfioIrqSetOfEventfds(VFIO_AP_REQ_IRQ_INDEX, 0, [req, req]))), (e) => VfioError.is(e, 'EINVAL'), 'one vector only');
+  assert.throws(() => proc.ioctl(fd, VFIO_DEVICE_SET_IRQS, encodeVfioIrqSet(vfioIrqSetOfNone(VFIO_AP_REQ_IRQ_INDEX, 0, 1, VFIO_IRQ_SET_ACTION_TRIGGER))), (e) => VfioError.is(e, 'EINVAL'), 'DATA_NONE is not taken');
+  proc.ioctl(fd, VFIO_DEVICE_SET_IRQS, encodeVfioIrqSet(vfioIrqSetOfEventfds(VFIO_AP_REQ_IRQ_INDEX, 0, [-1])));
+  assert.equal(m.reqTrigger, -1, '-1 drops the trigger');
+});
+
+test('the guest computes on its queues; RESET flushes every queue of the guest matrix and waits for each', (t) => {
+  const { proc, fd, m } = opened(t);
+  assert.equal(vfioApGuestNqap(m, Q56, 1n, encodeMexRequest({ base: 4n, exponent: 13n, modulus: 497n })).responseCode, AP_RESPONSE_NORMAL);
+  const rep = vfioApGuestDqap(m, Q56);
+  assert.equal(rep.psmid, 1n);
+  assert.ok(rep.reply);
+  assert.equal(decodeMexReply(rep.reply), 445n);
+  assert.equal(vfioApGuestNqap(m, apMkQid(4, 6), 2n, new Uint8Array(8)).responseCode, AP_RESPONSE_Q_NOT_AVAIL, 'not in the guest matrix');
+  vfioApGuestNqap(m, Q56, 3n, encodeMexRequest({ base: 2n, exponent: 5n, modulus: 33n }));
+  vfioApGuestNqap(m, Q57, 4n, encodeMexRequest({ base: 2n, exponent: 5n, modulus: 33n }));
+  const zeroizes = [Q56, Q57].map((q) => m.qtable.get(q)?.hw.zeroizes ?? -1);
+  assert.equal(proc.ioctl(fd, VFIO_DEVICE_RESET), 0);
+  for (const [i, qid] of [Q56, Q57].entries()) {
+    const q = m.qtable.get(qid);
+    assert.ok(q);
+    assert.equal(q.hw.zeroizes, (zeroizes[i] ?? 0) + 1, 'ZAPQ');
+    assert.equal(q.lastResetPolls, 2, 'the reset was in progress until polled to completion');
+    assert.equal(q.hw.resetInProgress, false);
+    assert.equal(vfioApGuestTapq(m, qid).queueEmpty, true, 'the pending reply was flushed');
+  }
+});
+
+test('unbinding a queue from vfio_ap while the guest runs takes its adapter out of the guest matrix', (t) => {
+  const { host, proc, fd, m, path } = opened(t);
+  const cfg = eventfd();
+  t.after(() => close(cfg));
+  proc.ioctl(fd, VFIO_DEVICE_SET_IRQS, encodeVfioIrqSet(vfioIrqSetOfEventfds(VFIO_AP_CFG_CHG_IRQ_INDEX, 0, [cfg])));
+  assert.equal(host.sysfs.read('/sys/bus/ap/devices/05.0007/status'), 'in use\n');
+  assert.throws(() => host.sysfs.write('/sys/bus/ap/apmask', '+5'), (e) => VfioError.is(e, 'EBUSY'), 'in use: the host cannot take it back');
+  vfioApGuestNqap(m, Q57, 9n, encodeMexRequest({ base: 2n, exponent: 2n, modulus: 7n }));
+  host.sysfs.write('/sys/bus/ap/drivers/vfio_ap/unbind', '05.0007');
+  assert.equal(host.sysfs.read(`${path}/matrix`), '05.0006\n05.0007\n', 'the assignment stays');
+  assert.equal(host.sysfs.read(`${path}/guest_matrix`), '.0006\n.0007\n', 'the guest loses adapter 5 (its domains stay)');
+  assert.equal(eventfdRead(cfg), 1n, 'userspace hears of it on CFG_CHG');
+  assert.equal(vfioApGuestNqap(m, Q56, 1n, new Uint8Array(8)).responseCode, AP_RESPONSE_Q_NOT_AVAIL);
+  assert.equal(m.qtable.has(Q57), false);
+  host.sysfs.write('/sys/bus/ap/drivers/vfio_ap/bind', '05.0007');
+  assert.equal(host.sysfs.read(`${path}/guest_matrix`), '05.0006\n05.0007\n', 'binding it again plugs it back');
+});
+
+test('remove with the device open asks through REQ, waits, and frees the device last; queues outlive it', async (t) => {
+  const { host, proc, fd, m, mdev } = opened(t);
+  const req = eventfd();
+  t.after(() => close(req));
+  proc.ioctl(fd, VFIO_DEVICE_SET_IRQS, encodeVfioIrqSet(vfioIrqSetOfEventfds(VFIO_AP_REQ_IRQ_INDEX, 0, [req])));
+  const q = m.qtable.get(Q56);
+  assert.ok(q);
+  let removed = false;
+  const removing = mdevRemove(mdev).then(() => {
+    removed = true;
+  });
+  await new Promise((r) => setTimeout(r, 25));
+  const asked = eventfdRead(req);
+  assert.ok(typeof asked === 'bigint' && asked >= 1n, 'the user was asked to let go');
+  assert.equal(removed, false, 'remove waits for the user');
+  proc.closeAll();
+  await removing;
+  assert.throws(() => m.qtable, UseAfterFreeError, 'the device is freed');
+  assert.equal(q.matrixMdev, null, 'remove unlinked the queue before the free');
+  // The queue still exists and unbinding it touches nothing of the freed device.
+  host.sysfs.write('/sys/bus/ap/drivers/vfio_ap/unbind', '05.0006');
+  assert.equal(host.sysfs.read('/sys/bus/ap/devices/05.0007/status'), 'unassigned\n');
+});
