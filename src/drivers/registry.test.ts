@@ -18,10 +18,11 @@ import { DriverRegistry, builtinDrivers, loadDriverModule } from './registry.js'
 test('mtty, mdpy and mbochs are found by folder, register with their kernel type directories, create, and exit cleanly', async () => {
   const mark = sanitizer.mark();
   const registry = new DriverRegistry(await builtinDrivers());
-  assert.deepEqual(registry.names, ['mbochs', 'mdpy', 'mtty']);
+  assert.deepEqual(registry.names, ['mbochs', 'mdpy', 'mtty', 'vfio-ccw']);
   const host = new Host();
   vfioConfigure(host, { requestIntervalMs: 10 });
-  const samples: VfioDriverModule[] = registry.list().map((d) => d.register(host, {}));
+  // The samples; vfio-ccw (a driver of simulated hardware) has its own registry test in its folder.
+  const samples: VfioDriverModule[] = registry.list().filter((d) => d.name !== 'vfio-ccw').map((d) => d.register(host, {}));
   assert.deepEqual(samples.map((s) => s.name), ['mbochs', 'mdpy', 'mtty']);
   const types = (name: string): string[] => host.sysfs.ls(`/sys/devices/virtual/${name}/${name}/mdev_supported_types`);
   assert.deepEqual(types('mtty'), ['mtty-1', 'mtty-2']);
