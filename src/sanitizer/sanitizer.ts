@@ -71,6 +71,12 @@ export class Sanitizer {
     return this.tracked.get(obj)?.freedAt != null;
   }
 
+  /** Whether `obj` is tracked and not freed (storage a driver allocated and tracked before handing it on). */
+  isTracked(obj: object): boolean {
+    const t = this.tracked.get(obj);
+    return t !== undefined && t.freedAt === null;
+  }
+
   /** Throws UseAfterFreeError if `obj` was freed: for API entry points that take an object. */
   assertLive(obj: object, op: string): void {
     if (!this.enabled) return;

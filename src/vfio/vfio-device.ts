@@ -177,7 +177,9 @@ export function initDevice<D extends VfioDevice>(device: D, parent: Device, ops:
   if (!(device instanceof VfioDevice)) throw new VfioError('EINVAL', 'initDevice: object must be a VfioDevice');
   checkArgs(parent, 'initDevice');
   if (device.ops !== null) throw new VfioError('EBUSY', `initDevice: ${deviceLabel(device)} is already initialized`);
-  sanitizer.track(device, 'vfio_device', `${ops.name} device`);
+  // Storage the driver already tracks (vfio-ccw's private, allocated by the css side, re-initialized for each
+  // new mdev) keeps its one record: freeDevice ends it.
+  if (!sanitizer.isTracked(device)) sanitizer.track(device, 'vfio_device', `${ops.name} device`);
   vfioInitDevice(device, parent, ops);
 }
 

@@ -1,0 +1,55 @@
+// vfio-ccw as the CLI loads it: found by the registry, registered with `{}` (the default machine), an mdev created
+// on a parent from parents(), opened, a SENSE ID run, removed, the module unregistered, nothing leaked.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Host } from '../../base/host.js';
+import { mdevCreate, mdevRemove } from '../../mdev/mdev-device.js';
+import { mdevParentType } from '../../mdev/mdev-parent.js';
+import { sanitizer } from '../../sanitizer/sanitizer.js';
+import { VfioError } from '../../uapi/errno.js';
+import { CCW_CMD_SENSE_ID, CCW_FLAG_SLI, cmdOrb, encodeCcwChain, encodeCmdOrb, encodeScsw, emptyScsw, SCSW_FCTL_START_FUNC } from '../../uapi/s390-cio.js';
+import { encodeCcwIoRegion } from '../../uapi/ccw.js';
+import { VFIO_IOMMU_MAP_DMA } from '../../uapi/ioctl.js';
+import { VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, encodeVfioIommuType1DmaMap } from '../../uapi/iommu-type1.js';
+import { vfioConfigure } from '../../vfio/core-state.js';
+import { ArrayBufferBacking } from '../../vfio/dma-space.js';
+import { VfioProcess } from '../../vfio/vfio-process.js';
+import { openViaGroup } from '../../vfio/uapi.test-kit.js';
+import { mdevVfioDevice } from '../../mdev/mdev-vfio.js';
+import { builtinDrivers } from '../registry.js';
+
+test('the registry finds vfio-ccw; register(host, {}) gives two parents; create, open, I/O, remove, unregister', async () => {
+  const mark = sanitizer.mark();
+  const d = (await builtinDrivers()).find((x) => x.name === 'vfio-ccw');
+  assert.ok(d);
+  assert.equal(d.bus, 'mdev');
+  const host = new Host();
+  vfioConfigure(host, { requestIntervalMs: 10 });
+  const mod = d.register(host, {});
+  assert.deepEqual(mod.parents().map((p) => p.dev.name), ['0.0.0100', '0.0.0101']);
+  assert.deepEqual(host.sysfs.ls('/sys/bus/css/drivers/vfio_ccw').filter((n) => n.startsWith('0.')), ['0.0.0100', '0.0.0101']);
+  assert.throws(() => d.register(host, {}), (e: unknown) => VfioError.is(e));
+  const parent = mod.parents()[1];
+  assert.ok(parent);
+  const type = mdevParentType(parent, 'vfio_ccw-io');
+  assert.ok(type);
+  const mdev = mdevCreate(type, randomUUID());
+  const dev = mdevVfioDevice(mdev);
+  assert.ok(dev);
+  const proc = new VfioProcess(host);
+  const mem = new ArrayBufferBacking(1 << 16);
+  proc.mm.map(0x10000000n, mem);
+  const { container, device } = openViaGroup(proc, dev);
+  proc.ioctl(container, VFIO_IOMMU_MAP_DMA, encodeVfioIommuType1DmaMap({ argsz: 32, flags: VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE, vaddr: 0x10000000n, iova: 0n, size: 1n << 16n }));
+  mem.bytes.set(encodeCcwChain([{ cmd: CCW_CMD_SENSE_ID, flags: CCW_FLAG_SLI, count: 8, cda: 0x200 }]), 0x100);
+  const region = encodeCcwIoRegion({ orb: encodeCmdOrb(cmdOrb({ cpa: 0x100 })), scsw: encodeScsw({ ...emptyScsw(), fctl: SCSW_FCTL_START_FUNC }), irb: new Uint8Array(96), retCode: 0 });
+  assert.equal(proc.pwrite(device, region.subarray(0, 24), 0), 24);
+  for (let i = 0; i < 100 && mem.bytes[0x200] !== 0xff; i++) await new Promise((res) => setImmediate(res));
+  assert.deepEqual([...mem.bytes.subarray(0x200, 0x203)], [0xff, 0x32, 0x15], 'the console answers SENSE ID');
+  proc.closeAll();
+  await mdevRemove(mdev);
+  await mod.unregister();
+  assert.equal(host.sysfs.exists('/sys/bus/mdev/drivers/vfio_ccw_mdev'), false);
+  sanitizer.assertNoLeaks(mark);
+});

@@ -1,0 +1,109 @@
+// struct subchannel and the cio.c helpers a css driver uses on it (drivers/s390/cio/cio.c, css.c): a base Device
+// named by its bus id (`0.0.0100`) under css0, its SCHIB as last stored, the logical and operational path masks,
+// and the I/O instructions with their condition codes turned into errnos as cio.c does.
+import { Device } from '../../base/device.js';
+import type { SysfsAttrTable } from '../../base/sysfs.js';
+import { VfioError } from '../../uapi/errno.js';
+import { formatCcwBusId } from '../../uapi/s390-cio.js';
+import type { CcwBusId, CmdOrb, Schib } from '../../uapi/s390-cio.js';
+import type { Cc } from './subchannel-hw.js';
+import { SubchannelHw } from './subchannel-hw.js';
+
+export class Subchannel extends Device {
+  /** The SCHIB as the last cioUpdateSchib stored it (sch->schib). */
+  schib: Schib;
+  /** Logical path mask (sch->lpm) and operational path mask (sch->opm), the kernel's view of the paths. */
+  lpm: number;
+  opm: number;
+  isc = 0;
+  /** A todo scheduled by css_sched_sch_todo (only SCH_TODO_UNREG here). */
+  todo: 'none' | 'unreg' = 'none';
+
+  constructor(
+    readonly schid: CcwBusId,
+    readonly hw: SubchannelHw,
+  ) {
+    super();
+    this.name = formatCcwBusId(schid);
+    this.schib = hw.stsch();
+    this.opm = this.schib.pmcw.pim & this.schib.pmcw.pam & this.schib.pmcw.pom;
+    this.lpm = this.opm;
+  }
+
+  /** The device number as a bus id in the same css and set (`0.0.1234`). */
+  get devBusId(): string {
+    return formatCcwBusId({ ...this.schid, num: this.schib.pmcw.dev });
+  }
+}
+
+const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
+
+/** The subchannel's sysfs files (css.c: type, modalias, pimpampom, chpids, dev_busid). */
+export const subchannelAttrs: SysfsAttrTable<Device> = Object.freeze({
+  type: { show: (d: Device) => `${d instanceof Subchannel ? d.schib.pmcw.st : 0}\n` },
+  modalias: { show: (d: Device) => `css:t${d instanceof Subchannel ? d.schib.pmcw.st.toString(16) : '0'}\n` },
+  pimpampom: {
+    show: (d: Device) => {
+      if (!(d instanceof Subchannel)) return '\n';
+      const p = d.hw.stsch().pmcw;
+      return `${hex2(p.pim)} ${hex2(p.pam)} ${hex2(p.pom)}\n`;
+    },
+  },
+  chpids: {
+    show: (d: Device) => {
+      if (!(d instanceof Subchannel)) return '\n';
+      const p = d.hw.stsch().pmcw;
+      return `${p.chpid.map((c, i) => ((p.pim & (0x80 >> i)) !== 0 ? hex2(c) : '00')).join(' ')}\n`;
+    },
+  },
+  dev_busid: { show: (d: Device) => (d instanceof Subchannel && d.schib.pmcw.dnv ? `${d.devBusId}\n` : 'none\n') },
+});
+
+/** cio_update_schib(): stores the SCHIB; ENODEV when no valid device is there any more. */
+export function cioUpdateSchib(sch: Subchannel): void {
+  const schib = sch.hw.stsch();
+  if (!schib.pmcw.dnv) throw new VfioError('ENODEV', `${sch.name}: no device`);
+  sch.schib = schib;
+}
+
+function ccErrno(sch: Subchannel, cc: Cc, what: string): void {
+  if (cc === 0) return;
+  throw new VfioError(cc === 3 ? 'ENODEV' : 'EBUSY', `${sch.name}: ${what} cc ${cc}`);
+}
+
+/** cio_enable_subchannel(): enabled with `intparm`; EBUSY (status pending or busy), ENODEV. */
+export function cioEnableSubchannel(sch: Subchannel, intparm: number): void {
+  cioUpdateSchib(sch);
+  ccErrno(sch, sch.hw.msch({ ena: true, intparm, isc: sch.isc, lpm: sch.lpm }), 'enable');
+  sch.schib = sch.hw.stsch();
+}
+
+/** cio_disable_subchannel(): EBUSY while status is pending or a function runs, ENODEV without a device. */
+export function cioDisableSubchannel(sch: Subchannel): void {
+  const schib = sch.hw.stsch();
+  if (!schib.pmcw.ena) return;
+  ccErrno(sch, sch.hw.msch({ ena: false }), 'disable');
+  sch.schib = sch.hw.stsch();
+}
+
+/** ssch: the condition code, for the caller to interpret (vfio-ccw's fsm_io_helper does). */
+export function cioStart(sch: Subchannel, orb: CmdOrb): Cc {
+  return sch.hw.ssch(orb);
+}
+
+export function cioHalt(sch: Subchannel): Cc {
+  return sch.hw.hsch();
+}
+
+export function cioClear(sch: Subchannel): Cc {
+  return sch.hw.csch();
+}
+
+/**
+ * cio_cancel_halt_clear() followed by the wait for its interruption, which this machine gives at once: clears
+ * the subchannel and takes the status, so that it can be disabled (vfio_ccw_sch_quiesce).
+ */
+export function cioQuiesce(sch: Subchannel): void {
+  if (sch.hw.csch() === 3) return;
+  sch.hw.tsch();
+}
