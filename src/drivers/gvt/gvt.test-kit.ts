@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Host } from '../../base/host.js';
 import { sanitizer } from '../../sanitizer/sanitizer.js';
 import { vfioConfigure } from '../../vfio/core-state.js';
+import { VfioProcess } from '../../vfio/vfio-process.js';
 import { mdevCreate, mdevParentType, mdevVfioDevice } from '../../mdev/index.js';
 import type { MdevDevice, MdevParent } from '../../mdev/index.js';
 import type { VfioDriverModule } from '../descriptor.js';
@@ -20,6 +21,8 @@ export interface GvtBed {
   readonly parent: MdevParent;
   /** Creates a vGPU of `type` ('GVTg_V5_8' ...) named UUID(n). */
   create(type: string, n: number): { mdev: MdevDevice; vgpu: GvtVgpu };
+  /** A process on the host, whose fds are closed before the module unloads. */
+  process(): VfioProcess;
 }
 
 /** The gvt module on a fresh host, registered as the CLI does (`driver.register(host, options)`). */
@@ -29,7 +32,9 @@ export function gvtBed(t: { after(fn: () => unknown): void }, options: Record<st
   const host = new Host();
   vfioConfigure(host, { requestIntervalMs: 10 });
   const module = driver.register(host, options);
+  const procs: VfioProcess[] = [];
   t.after(async () => {
+    for (const p of procs) p.closeAll();
     await module.unregister();
     assert.equal(openFdCount(), fds, 'the GPU memory and every exported buffer are closed');
     sanitizer.assertNoLeaks(mark);
@@ -47,6 +52,11 @@ export function gvtBed(t: { after(fn: () => unknown): void }, options: Record<st
       const vgpu = mdevVfioDevice(mdev);
       assert.ok(vgpu instanceof GvtVgpu);
       return { mdev, vgpu };
+    },
+    process() {
+      const p = new VfioProcess(host);
+      procs.push(p);
+      return p;
     },
   };
 }
