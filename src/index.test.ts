@@ -53,8 +53,8 @@ test('the entry point offers each layer and nothing undefined', () => {
 
 test("each built-in driver is in the registry and its own API is the package's drivers/<name> entry", async () => {
   const names = (await api.builtinDrivers()).map((d) => d.name);
-  assert.deepEqual(names, ['mbochs', 'mdpy', 'mtty']);
-  const entries: Record<string, readonly string[]> = { mtty: ['mttyCreate', 'mttyRegister'], mdpy: ['mdpyRegister'], mbochs: ['mbochsRegister'] };
+  assert.deepEqual(names, ['gvt', 'mbochs', 'mdpy', 'mtty']);
+  const entries: Record<string, readonly string[]> = { mtty: ['mttyCreate', 'mttyRegister'], mdpy: ['mdpyRegister'], mbochs: ['mbochsRegister'], gvt: ['gvtRegister'] };
   for (const [driver, exported] of Object.entries(entries)) {
     const mod: unknown = await import(`vfio-ts/drivers/${driver}`);
     assert.ok(typeof mod === 'object' && mod !== null);

@@ -18,17 +18,17 @@ import { DriverRegistry, builtinDrivers, loadDriverModule } from './registry.js'
 test('mtty, mdpy and mbochs are found by folder, register with their kernel type directories, create, and exit cleanly', async () => {
   const mark = sanitizer.mark();
   const registry = new DriverRegistry(await builtinDrivers());
-  assert.deepEqual(registry.names, ['mbochs', 'mdpy', 'mtty']);
+  assert.deepEqual(registry.names, ['gvt', 'mbochs', 'mdpy', 'mtty']);
   const host = new Host();
   vfioConfigure(host, { requestIntervalMs: 10 });
   const samples: VfioDriverModule[] = registry.list().map((d) => d.register(host, {}));
-  assert.deepEqual(samples.map((s) => s.name), ['mbochs', 'mdpy', 'mtty']);
+  assert.deepEqual(samples.map((s) => s.name), ['gvt', 'mbochs', 'mdpy', 'mtty']);
   const types = (name: string): string[] => host.sysfs.ls(`/sys/devices/virtual/${name}/${name}/mdev_supported_types`);
   assert.deepEqual(types('mtty'), ['mtty-1', 'mtty-2']);
   assert.deepEqual(types('mdpy'), ['mdpy-hd', 'mdpy-vga', 'mdpy-xga']);
   assert.deepEqual(types('mbochs'), ['mbochs-large', 'mbochs-medium', 'mbochs-small']);
   assert.equal(host.sysfs.read('/sys/devices/virtual/mtty/mtty/mdev_supported_types/mtty-2/available_instances'), '12\n');
-  const typeOf: Record<string, string> = { mtty: '2', mdpy: 'vga', mbochs: 'small' };
+  const typeOf: Record<string, string> = { mtty: '2', mdpy: 'vga', mbochs: 'small', gvt: 'GVTg_V5_8' };
   samples.forEach((s, i) => {
     const [parent] = s.parents();
     assert.ok(parent);
@@ -39,7 +39,7 @@ test('mtty, mdpy and mbochs are found by folder, register with their kernel type
   });
   assert.equal(host.sysfs.read('/sys/devices/virtual/mtty/mtty/mdev_supported_types/mtty-2/available_instances'), '11\n');
   assert.throws(() => registry.get('mdpy')?.register(host, {}), (e: unknown) => VfioError.is(e, 'EBUSY'), 'a module loads once');
-  assert.equal(registry.get('gvt'), undefined);
+  assert.equal(registry.get('nvme'), undefined);
   for (const s of [...samples].reverse()) await s.unregister();
   assert.equal(host.sysfs.exists('/sys/devices/virtual/mtty'), false);
   assert.deepEqual(host.sysfs.ls('/sys/bus/mdev/devices'), []);
