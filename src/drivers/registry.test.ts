@@ -45,7 +45,7 @@ test('mtty, mdpy and mbochs are found by folder, register with their kernel type
   });
   assert.equal(host.sysfs.read('/sys/devices/virtual/mtty/mtty/mdev_supported_types/mtty-2/available_instances'), '11\n');
   assert.throws(() => registry.get('mdpy')?.register(host, {}), (e: unknown) => VfioError.is(e, 'EBUSY'), 'a module loads once');
-  assert.equal(registry.get('gvt'), undefined);
+  assert.equal(registry.get('nvme'), undefined);
   for (const s of [...samples].reverse()) await s.unregister();
   assert.equal(host.sysfs.exists('/sys/devices/virtual/mtty'), false);
   assert.deepEqual(host.sysfs.ls('/sys/bus/mdev/devices'), []);

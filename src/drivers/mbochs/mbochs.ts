@@ -1,17 +1,23 @@
 // mbochs, the mediated bochs display (samples/vfio-mdev/mbochs.c) on pci-emu: PCI 1234:1111 with VRAM in BAR0 (a
 // sparse memfd the user may mmap), the MMIO BAR2 (EDID block, bochs dispi and QEMU extension registers) and a
-// GFX/EDID region through which the VMM sets the monitor's EDID.
+// GFX/EDID region through which the VMM sets the monitor's EDID; QUERY_GFX_PLANE / GET_GFX_DMABUF hand out the
+// scanout as a dmabuf (mbochs_query_gfx_plane, mbochs_get_gfx_dmabuf).
 import { hostOf } from '../../base/device.js';
 import { MdevDevice } from '../../mdev/mdev-objects.js';
 import { close, ftruncate, memfdCreate, mmap, munmap } from '../../native/index.js';
-import { VfioError } from '../../uapi/errno.js';
+import { VfioError, check } from '../../uapi/errno.js';
 import { PCI_CLASS_DISPLAY_OTHER, PCI_COMMAND, PCI_COMMAND_IO, PCI_COMMAND_MEMORY } from '../../uapi/pci-regs.js';
 import { VFIO_REGION_SUBTYPE_GFX_EDID, VFIO_REGION_TYPE_GFX, vfioRegionCapType } from '../../uapi/region-caps.js';
 import { VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE } from '../../uapi/region-info.js';
 import { allocDevice } from '../../vfio/vfio-device.js';
 import type { VfioDeviceOps } from '../../vfio/vfio-ops.js';
 import { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion } from '../../emu/pci-emu-device.js';
-import { pciEmuCloseDevice, pciEmuOps } from '../../emu/pci-emu-ops.js';
+import { pciEmuCloseDevice, pciEmuIoctl, pciEmuOps } from '../../emu/pci-emu-ops.js';
+import { GfxDmabufTable, gfxDmabufExport, gfxDmabufIdArg, gfxPlaneReply } from '../../emu/gfx-dmabuf.js';
+import type { GfxPlaneFb } from '../../emu/gfx-dmabuf.js';
+import { DRM_FORMAT_XRGB8888 } from '../../emu/framebuffer-png.js';
+import { VFIO_DEVICE_GET_GFX_DMABUF, VFIO_DEVICE_QUERY_GFX_PLANE } from '../../uapi/ioctl.js';
+import { DRM_PLANE_TYPE_PRIMARY, VFIO_GFX_PLANE_TYPE_DMABUF, VFIO_GFX_PLANE_TYPE_PROBE, decodeVfioDeviceGfxPlaneInfo } from '../../uapi/gfx-plane.js';
 import { pciEmuSplitAccess } from '../../emu/regions.js';
 import { framebufferToPng } from '../../emu/framebuffer-png.js';
 import { BochsDispi } from '../../hw/bochs-dispi.js';
@@ -46,6 +52,8 @@ export class MbochsState extends VfioPciEmuDevice {
   vram: ArrayBuffer | null = null;
   dispi: BochsDispi | null = null;
   edid: MbochsEdid | null = null;
+  /** The scanouts handed out by QUERY_GFX_PLANE (mdev_state->dmabufs); forgotten at the last close. */
+  readonly dmabufs = new GfxDmabufTable();
 
   get memory(): Uint8Array {
     const m = this.vram;
@@ -190,10 +198,42 @@ function mbochsRelease(dev: MbochsState): void {
  */
 function mbochsCloseDevice(dev: MbochsState): void {
   pciEmuCloseDevice(dev);
+  dev.dmabufs.clear();
   if (dev.memfd >= 0) {
     ftruncate(dev.memfd, 0);
     ftruncate(dev.memfd, dev.memsize);
   }
+}
+
+/** mbochs_check_framebuffer(): the dispi scanout when it is a 32-bit mode inside VRAM, else null. */
+function mbochsFramebuffer(dev: MbochsState): GfxPlaneFb | null {
+  const s = dev.dispiOf().scanout();
+  if (!s.enabled || s.format !== 'xrgb8888') return null;
+  const size = s.stride * s.height;
+  if (s.offset + size > dev.memsize) return null;
+  return { start: s.offset, drmFormat: DRM_FORMAT_XRGB8888, drmFormatMod: 0n, width: s.width, height: s.height, stride: s.stride, size, xPos: 0, yPos: 0, xHot: 0, yHot: 0 };
+}
+
+/** VFIO_DEVICE_QUERY_GFX_PLANE (mbochs_query_gfx_plane): dmabuf planes; no scanout reports zeros and id 0. */
+function mbochsQueryGfxPlane(dev: MbochsState, arg: Uint8Array): number {
+  const plane = decodeVfioDeviceGfxPlaneInfo(arg);
+  if ((plane.flags & VFIO_GFX_PLANE_TYPE_PROBE) !== 0) {
+    check(plane.flags === (VFIO_GFX_PLANE_TYPE_PROBE | VFIO_GFX_PLANE_TYPE_DMABUF), 'EINVAL', 'mbochs offers dmabuf planes only');
+    return 0;
+  }
+  check(plane.flags === VFIO_GFX_PLANE_TYPE_DMABUF, 'EINVAL', 'mbochs offers dmabuf planes only');
+  const fb = plane.drmPlaneType === DRM_PLANE_TYPE_PRIMARY ? mbochsFramebuffer(dev) : null;
+  gfxPlaneReply(arg, plane, fb, fb === null ? 0 : dev.dmabufs.pick(fb).id);
+  return 0;
+}
+
+/** VFIO_DEVICE_GET_GFX_DMABUF (mbochs_get_gfx_dmabuf): a new fd with the plane's pixels; ENOENT for an unknown id. */
+function mbochsGetGfxDmabuf(dev: MbochsState, arg: Uint8Array): number {
+  const id = gfxDmabufIdArg(arg);
+  const obj = dev.dmabufs.get(id);
+  if (obj === undefined) throw new VfioError('ENOENT', `mbochs: no dmabuf ${id}`);
+  const { start, size } = obj.fb;
+  return gfxDmabufExport('mbochs-dmabuf', obj, (px) => px.set(dev.memory.subarray(start, start + size)));
 }
 
 export const mbochsOps: VfioDeviceOps<MbochsState> = Object.freeze({
@@ -202,6 +242,9 @@ export const mbochsOps: VfioDeviceOps<MbochsState> = Object.freeze({
   init: mbochsInit,
   release: mbochsRelease,
   closeDevice: mbochsCloseDevice,
+  /** pci-emu's ioctls plus QUERY_GFX_PLANE and GET_GFX_DMABUF. */
+  ioctl: (dev: MbochsState, cmd: number, arg: Uint8Array) =>
+    cmd === VFIO_DEVICE_QUERY_GFX_PLANE ? mbochsQueryGfxPlane(dev, arg) : cmd === VFIO_DEVICE_GET_GFX_DMABUF ? mbochsGetGfxDmabuf(dev, arg) : pciEmuIoctl(dev, cmd, arg),
 });
 
 /** vfio_alloc_device for mbochs (mbochs_probe): a device for `mdev`, of its type, memory from the host's budget; not registered. */

@@ -13,7 +13,7 @@ export type { PciSriovState } from './pci-dev.js';
 export { PCI_ANY_ID, pciBusType, pciMatchDevice, pciMatchOneDevice, pciPendingRemoval } from './pci-bus-type.js';
 export type { PciDeviceId, PciDriver } from './pci-bus-type.js';
 export { pciDriverOf, pciRegisterDriver, pciUnregisterDriver } from './pci-driver.js';
-export { pciDevices, pciGetDevice, pciRemoveRootBus, pciScanRootBus } from './scan.js';
+export { pciDevices, pciDomains, pciFreeDomain, pciGetDevice, pciRemoveRootBus, pciScanRootBus } from './scan.js';
 export type { PciRootBus } from './scan.js';
 export { pciStopAndRemoveBusDevice, pciWaitRemoved } from './remove.js';
 export { REQ_ACS_FLAGS, pciAcsEnabled, pciAcsPathEnabled, pciDeviceGroup } from './iommu.js';

@@ -63,7 +63,7 @@ export function pciAssignResources(pdev: PciDev, root: PciHwRoot): void {
     }
     const is64 = (lo & 0x6) === PCI_BASE_ADDRESS_MEM_TYPE_64;
     const hi = is64 && i + 1 < bars ? sizeDword(pdev, off + 4, 0xffffffff) : 0xffffffff;
-    const mask = (BigInt(hi) << 32n) | BigInt(lo & ~0xf);
+    const mask = (BigInt(hi) << 32n) | BigInt((lo & ~0xf) >>> 0);
     const size = is64 ? (1n << 64n) - mask : (1n << 32n) - (mask & 0xffffffffn);
     const prefetch = (lo & PCI_BASE_ADDRESS_MEM_PREFETCH) !== 0;
     const start = take(root, is64 ? 'mem64' : 'mem32', size);

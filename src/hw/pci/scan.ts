@@ -116,6 +116,19 @@ export async function pciRemoveRootBus(root: PciRootBus): Promise<void> {
 }
 
 /** Every PCI function on `host`, in enumeration order (for_each_pci_dev). */
+/** The PCI domains whose root buses are scanned on `host`. */
+export function pciDomains(host: Host): Set<number> {
+  return new Set((roots.get(host) ?? []).map((r) => r.bus.domain));
+}
+
+/** The lowest PCI domain no root bus of `host` uses (a host bridge added later takes it, as with `pci=domains`). */
+export function pciFreeDomain(host: Host): number {
+  const used = pciDomains(host);
+  let d = 0;
+  while (used.has(d)) d++;
+  return d;
+}
+
 export function pciDevices(host: Host): PciDev[] {
   const out: PciDev[] = [];
   const walk = (bus: PciBus): void => {
