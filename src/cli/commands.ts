@@ -30,7 +30,8 @@ export async function statusCommand(c: ClientContext): Promise<void> {
 export function formatDevice(d: DeviceInfo): string {
   const name = d.name === '' ? '(unbound)' : d.name;
   const sock = d.socket ?? 'not exported';
-  return `${name.padEnd(8)} ${d.type.padEnd(14)} mdev ${d.uuid ?? '-'}  ${d.state}, ${d.clients} client(s), socket ${sock}`;
+  const where = d.uuid === null ? `at ${d.parent}` : `mdev ${d.uuid}`;
+  return `${name.padEnd(8)} ${d.type.padEnd(14)} ${where}  ${d.state}, ${d.clients} client(s), socket ${sock}`;
 }
 
 export async function mdevTypesCommand(c: ClientContext): Promise<void> {

@@ -32,6 +32,7 @@ import {
 } from '../uapi/pci-regs.js';
 import type { PciIrqKind } from '../pci/irq.js';
 import { signalEventfd, takeEventfd } from './irq-triggers.js';
+import type { PciEmuIrqTriggers } from './irq-triggers.js';
 import type { VfioPciEmuDevice } from './pci-emu-device.js';
 
 type SetIrqsHandler = (dev: VfioPciEmuDevice, hdr: VfioIrqSet) => void;
@@ -227,8 +228,15 @@ function setMsiTrigger(dev: VfioPciEmuDevice, hdr: VfioIrqSet): void {
 
 /** vfio_pci_set_err_trigger / vfio_pci_set_req_trigger over vfio_pci_set_ctx_trigger_single. */
 function setSingleTrigger(dev: VfioPciEmuDevice, hdr: VfioIrqSet): void {
+  pciSetCtxTriggerSingle(dev.triggers, hdr);
+}
+
+/**
+ * vfio_pci_set_ctx_trigger_single() for the ERR or REQ index of `t` (the emulated devices' and vfio-pci-core's):
+ * DATA_NONE signals (count 1) or releases (count 0), DATA_BOOL signals when true, DATA_EVENTFD sets (-1 releases).
+ */
+export function pciSetCtxTriggerSingle(t: PciEmuIrqTriggers, hdr: VfioIrqSet): void {
   check(hdr.start === 0 && hdr.count <= 1, 'EINVAL', 'ERR/REQ trigger needs start 0 and count <= 1');
-  const t = dev.triggers;
   const isErr = hdr.index === VFIO_PCI_ERR_IRQ_INDEX;
   const cur = isErr ? t.errTrigger : t.reqTrigger;
   const set = (fd: number): void => (isErr ? t.setErrTrigger(fd) : t.setReqTrigger(fd));
@@ -247,10 +255,7 @@ function setSingleTrigger(dev: VfioPciEmuDevice, hdr: VfioIrqSet): void {
   }
   const fd = firstFd(hdr);
   if (fd === -1) set(-1);
-  else if (fd >= 0) {
-    const taken = takeEventfd(fd);
-    set(taken);
-  }
+  else if (fd >= 0) set(takeEventfd(fd));
 }
 
 /** Closes every trigger dup (vfio_pci_core_disable on the last close); the INTx line state is kept. */

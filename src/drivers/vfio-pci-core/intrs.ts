@@ -5,6 +5,7 @@ import { pciBarWrite, pciReadConfig, pciSetInterruptSink, pciWriteConfig } from 
 import type { PciDev } from '../../hw/pci/pci-dev.js';
 import type { PciInterruptSink } from '../../hw/pci/function-irq.js';
 import { signalEventfd, takeEventfd } from '../../emu/irq-triggers.js';
+import { pciSetCtxTriggerSingle } from '../../emu/set-irqs.js';
 import { close } from '../../native/index.js';
 import { VfioError, check } from '../../uapi/errno.js';
 import {
@@ -314,27 +315,9 @@ function setMsiTrigger(vdev: VfioPciCoreDevice, hdr: VfioIrqSet): void {
   }
 }
 
-/** vfio_pci_set_err_trigger / vfio_pci_set_req_trigger (vfio_pci_set_ctx_trigger_single). */
+/** vfio_pci_set_err_trigger / vfio_pci_set_req_trigger (vfio_pci_set_ctx_trigger_single, shared with emu). */
 function setSingleTrigger(vdev: VfioPciCoreDevice, hdr: VfioIrqSet): void {
-  check(hdr.start === 0 && hdr.count <= 1, 'EINVAL', 'ERR/REQ trigger needs start 0 and count <= 1');
-  const t = vdev.triggers;
-  const isErr = hdr.index === VFIO_PCI_ERR_IRQ_INDEX;
-  const cur = isErr ? t.errTrigger : t.reqTrigger;
-  const set = (fd: number): void => (isErr ? t.setErrTrigger(fd) : t.setReqTrigger(fd));
-  const type = dataType(hdr);
-  if (type === VFIO_IRQ_SET_DATA_NONE) {
-    check(cur >= 0, 'EINVAL', 'no trigger to signal or release');
-    if (hdr.count !== 0) signalEventfd(cur);
-    else set(-1);
-    return;
-  }
-  check(hdr.count !== 0, 'EINVAL', 'ERR/REQ BOOL/EVENTFD needs count 1');
-  if (type === VFIO_IRQ_SET_DATA_BOOL) {
-    if (vfioIrqSetBools(hdr)[0] === true && cur >= 0) signalEventfd(cur);
-    return;
-  }
-  const fd = vfioIrqSetEventfds(hdr)[0] ?? -1;
-  set(fd >= 0 ? takeEventfd(fd) : -1);
+  pciSetCtxTriggerSingle(vdev.triggers, hdr);
 }
 
 type Handler = (vdev: VfioPciCoreDevice, hdr: VfioIrqSet) => void;
