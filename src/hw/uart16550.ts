@@ -393,7 +393,8 @@ export class Uart16550 {
   }
 
   private checkOffset(offset: number): void {
-    check(Number.isInteger(offset) && offset >= 0 && offset < UART_REG_COUNT, 'EINVAL', `UART register ${offset}`);
+    // On every register access: the message is built only when the check fails.
+    if (!(Number.isInteger(offset) && offset >= 0 && offset < UART_REG_COUNT)) throw new VfioError('EINVAL', `UART register ${offset}`);
   }
 }
 

@@ -1,6 +1,6 @@
 // A PCI function's config space with writable and write-1-to-clear masks (the model of QEMU hw/pci/pci.c).
 
-import { check } from '../uapi/errno.js';
+import { VfioError, check } from '../uapi/errno.js';
 import {
   PCI_CACHE_LINE_SIZE,
   PCI_CFG_SPACE_EXP_SIZE,
@@ -289,11 +289,10 @@ export class PciConfigSpace {
   }
 
   private checkRange(offset: number, length: number): void {
-    check(
-      Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= this.size,
-      'EINVAL',
-      `config access [0x${offset.toString(16)}, +${length}) outside ${this.size} bytes`,
-    );
+    // On every register access: the message is built only when the check fails.
+    if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= this.size)) {
+      throw new VfioError('EINVAL', `config access [0x${offset.toString(16)}, +${length}) outside ${this.size} bytes`);
+    }
   }
 }
 

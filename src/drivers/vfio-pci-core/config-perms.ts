@@ -100,14 +100,20 @@ export class PermBits {
 
   /** The virt and write masks of [offset, offset + count) as little-endian numbers (0 past the table). */
   masks(offset: number, count: number): { virt: number; write: number } {
-    let virt = 0;
-    let write = 0;
-    for (let i = count - 1; i >= 0; i--) {
-      virt = virt * 256 + (this.virt[offset + i] ?? 0);
-      write = write * 256 + (this.write[offset + i] ?? 0);
-    }
-    return { virt, write };
+    return { virt: this.virtMask(offset, count), write: leBytes(this.write, offset, count) };
   }
+
+  /** The virt mask alone (every config read asks for it: no allocation). */
+  virtMask(offset: number, count: number): number {
+    return leBytes(this.virt, offset, count);
+  }
+}
+
+/** `count` (1, 2 or 4) bytes of `b` from `offset` as a little-endian u32; 0 past the end. */
+function leBytes(b: Uint8Array, offset: number, count: number): number {
+  let v = 0;
+  for (let i = 0; i < count; i++) v |= (b[offset + i] ?? 0) << (8 * i);
+  return v >>> 0;
 }
 
 const NO_VIRT = 0;

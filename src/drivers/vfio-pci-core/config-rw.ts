@@ -69,7 +69,7 @@ function vwrite(v: Uint8Array, pos: number, count: Size, val: number): void {
 function defaultRead(vdev: VfioPciCoreDevice, pos: number, count: Size, perm: PermBits, offset: number): number {
   const v = vconfigOf(vdev);
   let val = vread(v, pos, count);
-  const { virt } = perm.masks(offset, count);
+  const virt = perm.virtMask(offset, count);
   if (virt !== ones(count)) {
     const phys = pciReadConfig(pdevOf(vdev), pos, count);
     val = ((phys & ~virt) | (val & virt)) >>> 0;
@@ -361,7 +361,7 @@ function configDoRw(vdev: VfioPciCoreDevice, buf: Uint8Array, pos: number, write
     WRITE_FNS[perm.writeFn](vdev, pos, size, perm, offset, val >>> 0);
   } else {
     const val = READ_FNS[perm.readFn](vdev, pos, size, perm, offset);
-    for (let i = 0; i < size; i++) buf[i] = Math.floor((val >>> 0) / 2 ** (8 * i)) & 0xff;
+    for (let i = 0; i < size; i++) buf[i] = (val >>> (8 * i)) & 0xff;
   }
   return count;
 }
@@ -374,6 +374,6 @@ export function vfioPciConfigRw(vdev: VfioPciCoreDevice, pos: number, buf: Uint8
   const cfgSize = pdevOf(vdev).cfgSize;
   if (pos < 0 || pos >= cfgSize || pos + buf.length > cfgSize) throw new VfioError('EFAULT', `config access [0x${pos.toString(16)}, +${buf.length}) outside ${cfgSize} bytes`);
   let done = 0;
-  while (done < buf.length) done += configDoRw(vdev, buf.subarray(done), pos + done, write);
+  while (done < buf.length) done += configDoRw(vdev, done === 0 ? buf : buf.subarray(done), pos + done, write);
   return done;
 }

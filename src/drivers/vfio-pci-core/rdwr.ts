@@ -14,6 +14,9 @@ import { vfioPciConfigRw } from './config-rw.js';
 import { pdevOf } from './core-device.js';
 import type { VfioPciCoreDevice, VfioPciIoeventfd } from './core-device.js';
 
+/** 1 << VFIO_PCI_OFFSET_SHIFT: the file-position span of one region. */
+const OFFSET_SPAN = 2 ** Number(VFIO_PCI_OFFSET_SHIFT);
+
 /** VFIO_PCI_IOEVENTFD_MAX. */
 export const VFIO_PCI_IOEVENTFD_MAX = 1000;
 
@@ -43,7 +46,7 @@ function doIoRw(vdev: VfioPciCoreDevice, bar: number, buf: Uint8Array, pos: numb
     let n = left >= 4 && at % 4 === 0 ? 4 : left >= 2 && at % 2 === 0 ? 2 : 1;
     // A piece never straddles the fenced range.
     if (at < xStart && at + n > xStart) n = xStart - at >= 2 && at % 2 === 0 ? 2 : 1;
-    const piece = buf.subarray(done, done + n);
+    const piece = done === 0 && n === buf.length ? buf : buf.subarray(done, done + n);
     if (at >= xStart && at < xEnd) {
       if (!write) piece.fill(0xff);
     } else if (write) {
@@ -64,8 +67,10 @@ function barRw(vdev: VfioPciCoreDevice, bar: number, buf: Uint8Array, pos: numbe
   const res = pdev.resource[bar];
   if (res !== undefined && (res.flags & IORESOURCE_MEM) !== 0 && !memoryEnabled(vdev)) throw new VfioError('EIO', `BAR${bar}: memory decoding is disabled`);
   const count = Math.min(buf.length, end - pos);
-  const [xStart, xEnd] = bar === vdev.msixBar ? [vdev.msixOffset, vdev.msixOffset + vdev.msixSize] : [0, 0];
-  return doIoRw(vdev, bar, buf.subarray(0, count), pos, xStart, xEnd, write);
+  const fenced = bar === vdev.msixBar;
+  const xStart = fenced ? vdev.msixOffset : 0;
+  const xEnd = fenced ? vdev.msixOffset + vdev.msixSize : 0;
+  return doIoRw(vdev, bar, count === buf.length ? buf : buf.subarray(0, count), pos, xStart, xEnd, write);
 }
 
 /** The ROM, when the function has one the host can read (pci_map_rom finds the 0x55aa signature); else 0. */
@@ -98,9 +103,9 @@ export function vfioPciRegionRw(vdev: VfioPciCoreDevice, index: number, offset: 
 /** vfio_pci_rw(): a read or write at a device-file position (index in the bits above VFIO_PCI_OFFSET_SHIFT). */
 export function vfioPciRw(vdev: VfioPciCoreDevice, buf: Uint8Array, pos: number, write: boolean): number {
   if (!Number.isSafeInteger(pos) || pos < 0) throw new VfioError('EINVAL', `position ${pos}`);
-  const p = BigInt(pos);
-  const index = Number(p >> VFIO_PCI_OFFSET_SHIFT);
-  return vfioPciRegionRw(vdev, index, Number(p & VFIO_PCI_OFFSET_MASK), buf, write);
+  // A safe integer splits exactly by division: no BigInt on the access path.
+  const index = Math.floor(pos / OFFSET_SPAN);
+  return vfioPciRegionRw(vdev, index, pos - index * OFFSET_SPAN, buf, write);
 }
 
 /** Drops one ioeventfd: its watcher stopped, its dup closed. */
