@@ -334,15 +334,19 @@ function capRemainingDword(map: Uint8Array, pos: number): number {
   return i;
 }
 
-/** The permission table covering `pos` and where its capability starts. */
-function permAt(vdev: VfioPciCoreDevice, map: Uint8Array, pos: number): { perm: PermBits; capStart: number } {
-  const capId = map[pos] ?? PCI_CAP_ID_INVALID;
-  if (capId === PCI_CAP_ID_INVALID) return { perm: UNASSIGNED_PERMS, capStart: pos };
-  if (capId === PCI_CAP_ID_INVALID_VIRT) return { perm: VIRT_PERMS, capStart: pos };
-  if (pos >= PCI_CFG_SPACE_SIZE) return { perm: ECAP_PERMS[capId] ?? UNASSIGNED_PERMS, capStart: findCapStart(vdev, pos) };
-  let perm = CAP_PERMS[capId] ?? UNASSIGNED_PERMS;
-  if (capId === PCI_CAP_ID_MSI && vdev.msiPerm !== null) perm = vdev.msiPerm;
-  return { perm, capStart: capId > PCI_CAP_ID_BASIC ? findCapStart(vdev, pos) : 0 };
+/** The permission table covering `pos` (its capability's, the MSI one of this device, or none). */
+function permAt(vdev: VfioPciCoreDevice, capId: number, pos: number): PermBits {
+  if (capId === PCI_CAP_ID_INVALID || capId === PCI_CAP_ID_INVALID_VIRT) return capId === PCI_CAP_ID_INVALID ? UNASSIGNED_PERMS : VIRT_PERMS;
+  if (pos >= PCI_CFG_SPACE_SIZE) return ECAP_PERMS[capId] ?? UNASSIGNED_PERMS;
+  if (capId === PCI_CAP_ID_MSI && vdev.msiPerm !== null) return vdev.msiPerm;
+  return CAP_PERMS[capId] ?? UNASSIGNED_PERMS;
+}
+
+/** Where the capability holding `pos` starts: 0 for the standard header, `pos` itself for unassigned bytes. */
+function capStartAt(vdev: VfioPciCoreDevice, capId: number, pos: number): number {
+  if (capId === PCI_CAP_ID_INVALID || capId === PCI_CAP_ID_INVALID_VIRT) return pos;
+  if (pos < PCI_CFG_SPACE_SIZE && capId <= PCI_CAP_ID_BASIC) return 0;
+  return findCapStart(vdev, pos);
 }
 
 /** vfio_config_do_rw(): one aligned piece inside one capability; returns its length. */
@@ -352,12 +356,14 @@ function configDoRw(vdev: VfioPciCoreDevice, buf: Uint8Array, pos: number, write
   let count = Math.min(buf.length, capRemainingDword(map, pos));
   const size: Size = count >= 4 && pos % 4 === 0 ? 4 : count >= 2 && pos % 2 === 0 ? 2 : 1;
   count = size;
-  const { perm, capStart } = permAt(vdev, map, pos);
-  const offset = pos - capStart;
+  // Every config access passes here: two lookups, no allocation.
+  const capId = map[pos] ?? PCI_CAP_ID_INVALID;
+  const perm = permAt(vdev, capId, pos);
+  const offset = pos - capStartAt(vdev, capId, pos);
   if (write) {
     if (perm.writeFn === null) return count;
     let val = 0;
-    for (let i = size - 1; i >= 0; i--) val = val * 256 + (buf[i] ?? 0);
+    for (let i = 0; i < size; i++) val |= (buf[i] ?? 0) << (8 * i);
     WRITE_FNS[perm.writeFn](vdev, pos, size, perm, offset, val >>> 0);
   } else {
     const val = READ_FNS[perm.readFn](vdev, pos, size, perm, offset);
