@@ -20,7 +20,7 @@ test('npm pack lists the built library, the addon sources and the schema, and no
   for (const p of ['dist/index.js', 'dist/cli/main.js', 'dist/drivers/mtty/index.js', 'schema/serve-config.schema.json', 'src/native/addon.cc']) {
     assert.ok(paths.includes(p), `${p} is shipped`);
   }
-  const testOnly = paths.filter((p) => /\.test\.|\.test-kit\.|\/testdata\/|^dist-test\//.test(p));
+  const testOnly = paths.filter((p) => /\.test\.|\.test-kit\.|\/testdata\/|^dist-test\/|^dist\/fuzz\//.test(p));
   assert.deepEqual(testOnly, [], 'no test file, test kit or test-only driver is shipped');
 });
 
