@@ -87,8 +87,9 @@ export class IommufdFile extends VfioFile {
 
   /**
    * vfio_iommufd_physical_bind / vfio_iommufd_emulated_bind: an emulated-IOMMU device gets an access (pins and
-   * dma_rw through the IOAS, dma_unmap calls), a physical one a plain bind. The device keeps this file open
-   * until unbindDevice. Returns the device's object id.
+   * dma_rw through the IOAS, dma_unmap calls); a physical one a plain bind, and its bus-master DMA then goes
+   * through the IOMMU domain of the IOAS it is attached to (no pinning API: the domain holds the pages). The
+   * device keeps this file open until unbindDevice. Returns the device's object id.
    */
   bindDevice(device: VfioDevice): number {
     const emulated = device.group?.type === 'emulated-iommu';
@@ -105,6 +106,17 @@ export class IommufdFile extends VfioFile {
         dmaSegments: (iova, length, write) => ctx.dmaSegments(devid, iova, length, write),
         pinPages: (iova, npage, prot) => void ctx.pinPages(devid, iova, npage, prot),
         unpinPages: (iova, npage) => ctx.unpinPages(devid, iova, npage),
+      };
+    } else {
+      const ctx = this.ctx;
+      device.dmaAccess = {
+        dmaRw: (iova, buf, write) => ctx.domainRw(devid, iova, buf, write),
+        pinPages: () => {
+          throw new VfioError('EINVAL', 'pinning is for emulated-IOMMU devices');
+        },
+        unpinPages: () => {
+          throw new VfioError('EINVAL', 'pinning is for emulated-IOMMU devices');
+        },
       };
     }
     return devid;

@@ -221,9 +221,21 @@ export class IommufdCtx {
   dmaRw(devId: number, iova: bigint, buf: Uint8Array, write: boolean): void {
     const dev = this.getDevice(devId);
     check(dev.access !== undefined, 'EINVAL', 'not an emulated device');
+    this.#rw(dev.ioas, iova, buf, write);
+  }
+
+  /**
+   * A physical device's DMA (a bus master behind the IOMMU domain of its IOAS): the same translation as dmaRw, through
+   * the attached IOAS, for a device bound without an access. ENOENT while it is not attached.
+   */
+  domainRw(devId: number, iova: bigint, buf: Uint8Array, write: boolean): void {
+    this.#rw(this.getDevice(devId).ioas, iova, buf, write);
+  }
+
+  /** The copy through `ioas`, piece by piece across its areas. */
+  #rw(ioas: Ioas | undefined, iova: bigint, buf: Uint8Array, write: boolean): void {
     check(buf.length > 0, 'EINVAL', 'zero length');
     check(isU64(iova) && iova + BigInt(buf.length) - 1n <= ULONG_MAX, 'EOVERFLOW', 'range wraps');
-    const ioas = dev.ioas;
     check(ioas !== undefined, 'ENOENT', 'not attached');
     let cur = iova;
     let pos = 0;

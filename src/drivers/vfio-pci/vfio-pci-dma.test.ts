@@ -24,7 +24,7 @@ import {
 import { fired } from '../../emu/irq.test-kit.js';
 import { close, memfdCreate, mmap } from '../../native/index.js';
 import { VFIO_DEVICE_FLAGS_RESET, decodeVfioDeviceInfo } from '../../uapi/device-info.js';
-import { VFIO_IOMMU_MAP_DMA, VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_RESET, VFIO_DEVICE_SET_IRQS } from '../../uapi/ioctl.js';
+import { IOMMU_IOAS_MAP, VFIO_IOMMU_MAP_DMA, VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_RESET, VFIO_DEVICE_SET_IRQS } from '../../uapi/ioctl.js';
 import { VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, encodeVfioIommuType1DmaMap } from '../../uapi/iommu-type1.js';
 import { VFIO_PCI_ERR_IRQ_INDEX, VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX, decodeVfioIrqInfo } from '../../uapi/irq-info.js';
 import { encodeVfioIrqSet, vfioIrqSetOfEventfds } from '../../uapi/irq-set.js';
@@ -32,7 +32,8 @@ import { PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY } from '../../uapi/
 import { VFIO_PCI_CONFIG_REGION_INDEX } from '../../uapi/region-info.js';
 import { ArrayBufferBacking } from '../../vfio/dma-space.js';
 import { errno, u32s } from '../../vfio/uapi.test-kit.js';
-import { openGroupPath, pciBed, regRead, regWrite } from './vfio-pci.test-kit.js';
+import { openCdevPath, openGroupPath, pciBed, regRead, regWrite } from './vfio-pci.test-kit.js';
+import { IOMMU_IOAS_MAP_FIXED_IOVA, IOMMU_IOAS_MAP_READABLE, IOMMU_IOAS_MAP_SIZEOF, IOMMU_IOAS_MAP_WRITEABLE, encodeIommuIoasMap } from '../../uapi/iommufd.js';
 import type { PciBed } from './vfio-pci.test-kit.js';
 
 const PAGE = 4096;
@@ -161,4 +162,30 @@ test('VFIO_DEVICE_RESET really resets the engine (FLR); the MSI-X vectors still 
   assert.equal(regRead(bed, device, VFIO_PCI_CONFIG_REGION_INDEX, devctl, 2) & 0x8000, 0);
   bed.proc.close(device);
   assert.deepEqual(engine.resets, ['flr', 'flr', 'flr', 'flr'], 'the last close reset the function again');
+});
+
+test('the cdev path: a function bound through iommufd and attached to an IOAS does its DMA through that IOAS', async (t) => {
+  const engine = new PcieDmaEngine();
+  const bed = pciBed({ devices: [{ device: 1, hw: engine }] });
+  t.after(() => bed.done());
+  const vdev = bed.bind('0000:00:01.0');
+  const { iommufd, device, ioas } = openCdevPath(bed, vdev);
+  const src = memfdPage(t, bed, SRC_VA, 'src');
+  const dst = memfdPage(t, bed, DST_VA, 'dst');
+  const map = (iova: bigint, va: bigint): void => {
+    const flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
+    bed.proc.ioctl(iommufd, IOMMU_IOAS_MAP, encodeIommuIoasMap({ size: IOMMU_IOAS_MAP_SIZEOF, flags, ioasId: ioas, userVa: va, length: BigInt(PAGE), iova }));
+  };
+  map(SRC_IOVA, SRC_VA);
+  map(DST_IOVA, DST_VA);
+  src.bytes.set(new TextEncoder().encode('through the IOAS'));
+  regWrite(bed, device, VFIO_PCI_CONFIG_REGION_INDEX, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+  copy(bed, device, SRC_IOVA, DST_IOVA, 16);
+  assert.equal(new TextDecoder().decode(dst.bytes.subarray(0, 16)), 'through the IOAS');
+  assert.equal(reg(bed, device, DMA_REG_STATUS) & DMA_STATUS_DONE, DMA_STATUS_DONE);
+  // An IOVA the IOAS does not map faults, as behind a real IOMMU domain.
+  copy(bed, device, 0x900000n, DST_IOVA, 4);
+  assert.equal(reg(bed, device, DMA_REG_STATUS) & DMA_STATUS_ERROR, DMA_STATUS_ERROR);
+  bed.proc.close(device);
+  bed.proc.close(iommufd);
 });
