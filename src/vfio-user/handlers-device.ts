@@ -2,7 +2,7 @@
 // device fd's ioctl in the connection's process, framed for the wire (vfio-user.rst; libvfio-user
 // lib/libvfio-user.c handle_device_*; QEMU hw/vfio-user/device.c).
 import * as native from '../native/index.js';
-import { check } from '../uapi/errno.js';
+import { VfioError, check } from '../uapi/errno.js';
 import {
   VFIO_DEVICE_GET_INFO,
   VFIO_DEVICE_GET_IRQ_INFO,
@@ -68,10 +68,20 @@ export const deviceHandlers: ReadonlyMap<number, CommandHandler> = new Map<numbe
         const mmap = du.proc.mmap;
         if ((flags & VFIO_REGION_INFO_FLAG_MMAP) !== 0 && size > 0n && mmap !== undefined) {
           // The spec: the region's fd comes with the reply and `offset` becomes the offset to mmap in it.
-          const backing = mmap.call(du.proc, du.deviceFd, Number(offset), Number(size), (flags & VFIO_REGION_INFO_FLAG_WRITE) !== 0);
-          reply.writeBigUInt64LE(BigInt(backing.offset), 24);
-          conn.reply(msg, reply, [backing.fd]); // the fd stays the device's: the client gets its own copy
-          return;
+          let backing: { fd: number; offset: number } | null = null;
+          try {
+            backing = mmap.call(du.proc, du.deviceFd, Number(offset), Number(size), (flags & VFIO_REGION_INFO_FLAG_WRITE) !== 0);
+          } catch (err) {
+            // Only parts of the region may be mapped (sparse areas, e.g. a vGPU's slice of its GPU's aperture): its
+            // fd would reach what the client may not see. The region is served by messages instead.
+            if (!VfioError.is(err, 'EINVAL')) throw err;
+            reply.writeUInt32LE((flags & ~VFIO_REGION_INFO_FLAG_MMAP) >>> 0, 4);
+          }
+          if (backing !== null) {
+            reply.writeBigUInt64LE(BigInt(backing.offset), 24);
+            conn.reply(msg, reply, [backing.fd]); // the fd stays the device's: the client gets its own copy
+            return;
+          }
         }
         conn.reply(msg, reply);
       },

@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import { close } from '../../native/index.js';
 import { findVfioInfoCap } from '../../uapi/caps.js';
 import { VFIO_DEVICE_FLAGS_PCI } from '../../uapi/device-info.js';
-import { VFIO_REGION_INFO_CAP_TYPE, VFIO_REGION_SUBTYPE_INTEL_IGD_OPREGION, VFIO_REGION_TYPE_PCI_VENDOR_TYPE, decodeVfioRegionCapType } from '../../uapi/region-caps.js';
+import {
+  VFIO_REGION_INFO_CAP_SPARSE_MMAP,
+  VFIO_REGION_INFO_CAP_TYPE,
+  VFIO_REGION_SUBTYPE_INTEL_IGD_OPREGION,
+  VFIO_REGION_TYPE_PCI_VENDOR_TYPE,
+  decodeVfioRegionCapSparseMmap,
+  decodeVfioRegionCapType,
+} from '../../uapi/region-caps.js';
 import { VFIO_REGION_INFO_FLAG_MMAP } from '../../uapi/region-info.js';
 import { VfioUserServer } from '../../vfio-user/server.js';
 import { VfioUserClient } from '../../vfio-user/client.js';
@@ -46,6 +53,15 @@ test('a GVTg_V5_8 vGPU over vfio-user: info, region info with the OpRegion cap, 
   assert.equal((await c.regionRead(GVT_OPREGION_REGION_INDEX, 0, 16)).toString('latin1'), 'IntelGraphicsMem');
   const bar0 = await c.getRegionInfo(0, 256);
   assert.deepEqual([bar0.size, bar0.flags & VFIO_REGION_INFO_FLAG_MMAP, bar0.fd], [16n << 20n, 0, undefined], 'BAR0 is served by messages');
+  // BAR2, the aperture: only the vGPU's slice may be mapped, so no fd is handed out and messages serve it.
+  const bar2 = await c.getRegionInfo(2, 256);
+  assert.deepEqual([bar2.flags & VFIO_REGION_INFO_FLAG_MMAP, bar2.fd], [0, undefined]);
+  const sparse = findVfioInfoCap(bar2.raw, bar2.capOffset, VFIO_REGION_INFO_CAP_SPARSE_MMAP);
+  assert.ok(sparse, 'the sparse areas still say which part is the vGPU\'s');
+  const [slice] = decodeVfioRegionCapSparseMmap(sparse.data);
+  assert.ok(slice !== undefined && slice.size > 0n);
+  await c.regionWrite(2, Number(slice.offset), Buffer.from('aperture'));
+  assert.equal((await c.regionRead(2, Number(slice.offset), 8)).toString(), 'aperture');
   const cfg = await c.regionRead(7, 0, 4);
   assert.deepEqual([cfg.readUInt16LE(0), cfg.readUInt16LE(2)], [0x8086, 0x5912]);
   const magic = await c.regionRead(0, VGT_PVINFO_PAGE, 8);
