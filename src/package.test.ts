@@ -20,7 +20,9 @@ test('npm pack lists the built library, the addon sources and the schema, and no
   for (const p of ['dist/index.js', 'dist/cli/main.js', 'dist/drivers/mtty/index.js', 'schema/serve-config.schema.json', 'src/native/addon.cc']) {
     assert.ok(paths.includes(p), `${p} is shipped`);
   }
-  const testOnly = paths.filter((p) => /\.test\.|\.test-kit\.|\/testdata\/|^dist-test\/|^dist\/fuzz\//.test(p));
+  const testOnly = paths.filter((p) => /\.test\.|\.test-kit\.|\/testdata\/|^dist-test\/|^dist\/fuzz\/|^scripts\/(run-tests|fuzz|run-bench)/.test(p));
+  // The install script is the only script a user of the package runs.
+  assert.deepEqual(paths.filter((p) => p.startsWith('scripts/')), ['scripts/build-native.mjs']);
   assert.deepEqual(testOnly, [], 'no test file, test kit or test-only driver is shipped');
 });
 
