@@ -111,6 +111,25 @@ export class PciEmuIrqTriggers implements IrqTriggerSink {
     this.vectors[i] = fd;
   }
 
+  /**
+   * vfio_msi_set_block(): vectors [start, start + fds.length) get the user's eventfds (taken here; -1 clears one).
+   * EINVAL beyond the enabled vectors; on any failure the vectors set here are cleared again.
+   */
+  setVectorBlock(start: number, fds: readonly number[]): void {
+    let j = start;
+    try {
+      for (const fd of fds) {
+        // Vectors beyond those enabled have no interrupt to attach to (pci_irq_vector() is -EINVAL).
+        if (j >= this.vectors.length) throw new VfioError('EINVAL', `vector ${j} beyond the ${this.vectors.length} enabled`);
+        this.setVector(j, fd >= 0 ? takeEventfd(fd) : -1);
+        j++;
+      }
+    } catch (err) {
+      for (let i = start; i < j; i++) this.setVector(i, -1);
+      throw err;
+    }
+  }
+
   /** Drops every vector trigger (vfio_msi_disable). */
   clearVectors(): void {
     for (const fd of this.vectors) if (fd >= 0) close(fd);

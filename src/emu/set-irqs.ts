@@ -11,6 +11,7 @@ import {
   VFIO_IRQ_SET_DATA_NONE,
   decodeVfioIrqSet,
   vfioIrqSetBools,
+  vfioIrqSetDataType,
   vfioIrqSetEventfds,
   vfioSetIrqsValidateAndPrepare,
 } from '../uapi/irq-set.js';
@@ -66,10 +67,6 @@ function pickHandler(index: number, action: number): SetIrqsHandler | undefined 
   }
 }
 
-function dataType(hdr: VfioIrqSet): number {
-  return hdr.flags & (VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_DATA_EVENTFD);
-}
-
 function firstBool(hdr: VfioIrqSet): boolean {
   return vfioIrqSetBools(hdr)[0] ?? false;
 }
@@ -85,7 +82,7 @@ function checkIntxSingle(dev: VfioPciEmuDevice, hdr: VfioIrqSet): void {
 /** vfio_pci_set_intx_mask. */
 function setIntxMask(dev: VfioPciEmuDevice, hdr: VfioIrqSet): void {
   checkIntxSingle(dev, hdr);
-  const type = dataType(hdr);
+  const type = vfioIrqSetDataType(hdr);
   if (type === VFIO_IRQ_SET_DATA_EVENTFD) throw new VfioError('ENOTTY', 'INTx mask eventfd is not supported');
   if (type === VFIO_IRQ_SET_DATA_NONE || firstBool(hdr)) dev.irqOf().maskIntx();
 }
@@ -93,7 +90,7 @@ function setIntxMask(dev: VfioPciEmuDevice, hdr: VfioIrqSet): void {
 /** vfio_pci_set_intx_unmask: NONE/BOOL unmask now; EVENTFD installs an irqfd that unmasks when signalled (-1 removes it). */
 function setIntxUnmask(dev: VfioPciEmuDevice, hdr: VfioIrqSet): void {
   checkIntxSingle(dev, hdr);
-  const type = dataType(hdr);
+  const type = vfioIrqSetDataType(hdr);
   if (type === VFIO_IRQ_SET_DATA_EVENTFD) {
     const fd = firstFd(hdr);
     if (fd >= 0) {
@@ -118,7 +115,7 @@ function intxDisable(dev: VfioPciEmuDevice): void {
 /** vfio_pci_set_intx_trigger. */
 function setIntxTrigger(dev: VfioPciEmuDevice, hdr: VfioIrqSet): void {
   const t = dev.triggers;
-  const type = dataType(hdr);
+  const type = vfioIrqSetDataType(hdr);
   if (t.type === 'intx' && hdr.count === 0 && type === VFIO_IRQ_SET_DATA_NONE) {
     intxDisable(dev);
     return;
@@ -175,28 +172,11 @@ function msiDisable(dev: VfioPciEmuDevice, kind: PciIrqKind): void {
   dev.irqOf().setIrqIndex('intx');
 }
 
-/** vfio_msi_set_block: vectors [start, start + fds.length); on failure the ones set here are cleared again. */
-function msiSetBlock(dev: VfioPciEmuDevice, start: number, fds: readonly number[]): void {
-  const t = dev.triggers;
-  let j = start;
-  try {
-    for (const fd of fds) {
-      // Vectors beyond those enabled have no interrupt to attach to (pci_irq_vector() is -EINVAL).
-      check(j < t.vectors.length, 'EINVAL', `vector ${j} beyond the ${t.vectors.length} enabled`);
-      t.setVector(j, fd >= 0 ? takeEventfd(fd) : -1);
-      j++;
-    }
-  } catch (err) {
-    for (let i = start; i < j; i++) t.setVector(i, -1);
-    throw err;
-  }
-}
-
 /** vfio_pci_set_msi_trigger. */
 function setMsiTrigger(dev: VfioPciEmuDevice, hdr: VfioIrqSet): void {
   const t = dev.triggers;
   const kind = kindOf(hdr.index);
-  const type = dataType(hdr);
+  const type = vfioIrqSetDataType(hdr);
   if (t.type === kind && hdr.count === 0 && type === VFIO_IRQ_SET_DATA_NONE) {
     msiDisable(dev, kind);
     return;
@@ -205,12 +185,12 @@ function setMsiTrigger(dev: VfioPciEmuDevice, hdr: VfioIrqSet): void {
   if (type === VFIO_IRQ_SET_DATA_EVENTFD) {
     const fds = vfioIrqSetEventfds(hdr);
     if (t.type === kind) {
-      msiSetBlock(dev, hdr.start, fds);
+      dev.triggers.setVectorBlock(hdr.start, fds);
       return;
     }
     msiEnable(dev, kind, hdr.start + hdr.count);
     try {
-      msiSetBlock(dev, hdr.start, fds);
+      dev.triggers.setVectorBlock(hdr.start, fds);
     } catch (err) {
       msiDisable(dev, kind);
       throw err;
@@ -240,7 +220,7 @@ export function pciSetCtxTriggerSingle(t: PciEmuIrqTriggers, hdr: VfioIrqSet): v
   const isErr = hdr.index === VFIO_PCI_ERR_IRQ_INDEX;
   const cur = isErr ? t.errTrigger : t.reqTrigger;
   const set = (fd: number): void => (isErr ? t.setErrTrigger(fd) : t.setReqTrigger(fd));
-  const type = dataType(hdr);
+  const type = vfioIrqSetDataType(hdr);
   if (type === VFIO_IRQ_SET_DATA_NONE) {
     // DATA_NONE/DATA_BOOL allow loopback testing; NONE with count 0 releases the trigger.
     check(cur >= 0, 'EINVAL', 'no trigger to signal or release');

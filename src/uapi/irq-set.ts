@@ -104,6 +104,11 @@ export function vfioSetIrqsValidateAndPrepare(hdr: VfioIrqSet, numIrqs: number, 
 }
 
 /** The `count` eventfds of a DATA_EVENTFD set (-1 means de-assign); EINVAL if the data is short. */
+/** Which of DATA_NONE, DATA_BOOL, DATA_EVENTFD a SET_IRQS carries. */
+export function vfioIrqSetDataType(x: VfioIrqSet): number {
+  return x.flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
+}
+
 export function vfioIrqSetEventfds(x: VfioIrqSet): number[] {
   if (x.data.byteLength < x.count * 4) {
     throw new VfioError('EINVAL', `vfio_irq_set: ${x.count} eventfds need ${x.count * 4} bytes, have ${x.data.byteLength}`);

@@ -18,6 +18,7 @@ import {
   VFIO_IRQ_SET_DATA_NONE,
   decodeVfioIrqSet,
   vfioIrqSetBools,
+  vfioIrqSetDataType,
   vfioIrqSetEventfds,
   vfioSetIrqsValidateAndPrepare,
 } from '../../uapi/irq-set.js';
@@ -208,42 +209,22 @@ export function vfioMsiDisable(vdev: VfioPciCoreDevice, msix: boolean): void {
   vdev.triggers.type = 'none';
 }
 
-/** vfio_msi_set_block(): vectors [start, start + fds.length) get the fds (taken); a failure clears the ones set here. */
-function msiSetBlock(vdev: VfioPciCoreDevice, start: number, fds: readonly number[]): void {
-  const t = vdev.triggers;
-  let j = start;
-  try {
-    for (const fd of fds) {
-      check(j < t.vectors.length, 'EINVAL', `vector ${j} beyond the ${t.vectors.length} enabled`);
-      t.setVector(j, fd >= 0 ? takeEventfd(fd) : -1);
-      j++;
-    }
-  } catch (err) {
-    for (let i = start; i < j; i++) t.setVector(i, -1);
-    throw err;
-  }
-}
-
-function dataType(hdr: VfioIrqSet): number {
-  return hdr.flags & (VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_DATA_EVENTFD);
-}
-
 /** NONE, or BOOL with the first value true: "do it". */
 function firstTrue(hdr: VfioIrqSet): boolean {
-  return dataType(hdr) === VFIO_IRQ_SET_DATA_NONE || (dataType(hdr) === VFIO_IRQ_SET_DATA_BOOL && vfioIrqSetBools(hdr)[0] === true);
+  return vfioIrqSetDataType(hdr) === VFIO_IRQ_SET_DATA_NONE || (vfioIrqSetDataType(hdr) === VFIO_IRQ_SET_DATA_BOOL && vfioIrqSetBools(hdr)[0] === true);
 }
 
 /** vfio_pci_set_intx_mask(). */
 function setIntxMask(vdev: VfioPciCoreDevice, hdr: VfioIrqSet): void {
   check(vdev.irqType === 'intx' && hdr.start === 0 && hdr.count === 1, 'EINVAL', 'INTx mask needs INTx enabled, start 0, count 1');
-  if (dataType(hdr) === VFIO_IRQ_SET_DATA_EVENTFD) throw new VfioError('ENOTTY', 'INTx mask eventfd is not supported');
+  if (vfioIrqSetDataType(hdr) === VFIO_IRQ_SET_DATA_EVENTFD) throw new VfioError('ENOTTY', 'INTx mask eventfd is not supported');
   if (firstTrue(hdr)) vfioPciIntxMask(vdev);
 }
 
 /** vfio_pci_set_intx_unmask(): EVENTFD installs an irqfd that unmasks when signalled (-1 removes it). */
 function setIntxUnmask(vdev: VfioPciCoreDevice, hdr: VfioIrqSet): void {
   check(vdev.irqType === 'intx' && hdr.start === 0 && hdr.count === 1, 'EINVAL', 'INTx unmask needs INTx enabled, start 0, count 1');
-  if (dataType(hdr) === VFIO_IRQ_SET_DATA_EVENTFD) {
+  if (vfioIrqSetDataType(hdr) === VFIO_IRQ_SET_DATA_EVENTFD) {
     const fd = vfioIrqSetEventfds(hdr)[0] ?? -1;
     if (fd >= 0) {
       check(!vdev.triggers.hasUnmaskFd, 'EBUSY', 'an INTx unmask eventfd is already set');
@@ -258,7 +239,7 @@ function setIntxUnmask(vdev: VfioPciCoreDevice, hdr: VfioIrqSet): void {
 
 /** vfio_pci_set_intx_trigger(). */
 function setIntxTrigger(vdev: VfioPciCoreDevice, hdr: VfioIrqSet): void {
-  const type = dataType(hdr);
+  const type = vfioIrqSetDataType(hdr);
   if (vdev.irqType === 'intx' && hdr.count === 0 && type === VFIO_IRQ_SET_DATA_NONE) {
     vfioIntxDisable(vdev);
     return;
@@ -287,7 +268,7 @@ function setIntxTrigger(vdev: VfioPciCoreDevice, hdr: VfioIrqSet): void {
 function setMsiTrigger(vdev: VfioPciCoreDevice, hdr: VfioIrqSet): void {
   const msix = hdr.index === VFIO_PCI_MSIX_IRQ_INDEX;
   const kind = msix ? 'msix' : 'msi';
-  const type = dataType(hdr);
+  const type = vfioIrqSetDataType(hdr);
   if (vdev.irqType === kind && hdr.count === 0 && type === VFIO_IRQ_SET_DATA_NONE) {
     vfioMsiDisable(vdev, msix);
     return;
@@ -296,12 +277,12 @@ function setMsiTrigger(vdev: VfioPciCoreDevice, hdr: VfioIrqSet): void {
   if (type === VFIO_IRQ_SET_DATA_EVENTFD) {
     const fds = vfioIrqSetEventfds(hdr);
     if (vdev.irqType === kind) {
-      msiSetBlock(vdev, hdr.start, fds);
+      vdev.triggers.setVectorBlock(hdr.start, fds);
       return;
     }
     vfioMsiEnable(vdev, hdr.start + hdr.count, msix);
     try {
-      msiSetBlock(vdev, hdr.start, fds);
+      vdev.triggers.setVectorBlock(hdr.start, fds);
     } catch (err) {
       vfioMsiDisable(vdev, msix);
       throw err;

@@ -7,9 +7,7 @@ import { VfioError } from '../../uapi/errno.js';
 import {
   DEV_STAT_CHN_END,
   DEV_STAT_DEV_END,
-  SCSW_ACTL_CLEAR_PEND,
   SCSW_ACTL_DEVACT,
-  SCSW_ACTL_HALT_PEND,
   SCSW_ACTL_SCHACT,
   SCSW_ACTL_START_PEND,
   SCSW_FCTL_CLEAR_FUNC,

@@ -22,7 +22,6 @@ import {
   PLANE_CTL_FORMAT_XRGB_8888,
   PLANE_OFFSET,
   PLANE_POS,
-  PLANE_SIZE,
   PLANE_STRIDE,
   PLANE_SURF,
 } from './i915-regs.js';

@@ -8,7 +8,7 @@ import { sanitizer } from '../../sanitizer/sanitizer.js';
 import { VfioError } from '../../uapi/errno.js';
 import { PCI_COMMAND, PCI_COMMAND_MEMORY } from '../../uapi/pci-regs.js';
 import { openFdCount } from '../../native/fd.test-kit.js';
-import { pciBarRead, pciBarWrite, pciGetDevice, pciReadConfig, pciRemoveRootBus, pciScanRootBus, pciWriteConfig } from '../pci/index.js';
+import { pciGetDevice, pciReadConfig, pciRemoveRootBus, pciScanRootBus, pciWriteConfig } from '../pci/index.js';
 import { RecordingSink } from '../pci/pci.test-kit.js';
 import { I915Gpu } from './i915-gpu.js';
 import { FENCE_REG_GEN6_LO, GEN8_DE_PIPE_IER, GEN8_DE_PIPE_IMR, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL, I915_GTT_OFFSET, PLANE_SURF } from './i915-regs.js';

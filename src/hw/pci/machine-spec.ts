@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Logger } from '../../base/log.js';
 import { intRange, listOf, strictObjectOf } from '../../base/config-schema.js';
 import { PORT_FORMS, chardevConfigSchema, createChardev } from '../chardev.js';
-import type { Chardev, ChardevSpec } from '../chardev.js';
+import type { Chardev } from '../chardev.js';
 import { PcieDmaEngine } from './dma-engine.js';
 import { PciSerialCard } from './serial-card.js';
 import { SriovDmaPf } from './sriov-dma-pf.js';
