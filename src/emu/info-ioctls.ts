@@ -1,6 +1,7 @@
 // VFIO_DEVICE_GET_INFO, GET_REGION_INFO and GET_IRQ_INFO for emulated PCI devices (vfio_pci_core.c
 // vfio_pci_ioctl_get_info / _get_region_info / _get_irq_info), with the capability-chain argsz rule.
-import { VfioError, check } from '../uapi/errno.js';
+import { copyToUser } from '../uapi/codec.js';
+import { check } from '../uapi/errno.js';
 import type { VfioInfoCap } from '../uapi/caps.js';
 import {
   VFIO_DEVICE_FLAGS_PCI,
@@ -33,13 +34,6 @@ import {
 } from '../uapi/region-info.js';
 import type { VfioPciEmuDevice } from './pci-emu-device.js';
 
-/** Copies the reply into the user's buffer; a reply longer than the buffer is EFAULT, as copy_to_user would be. */
-function reply(arg: Uint8Array, out: Uint8Array): number {
-  if (out.length > arg.length) throw new VfioError('EFAULT', `reply of ${out.length} bytes into a ${arg.length}-byte buffer`);
-  arg.set(out);
-  return 0;
-}
-
 /** VFIO_DEVICE_GET_INFO: PCI|RESET, 9 + device-specific regions, 5 IRQ indexes; no device caps. */
 export function pciEmuGetInfo(dev: VfioPciEmuDevice, arg: Uint8Array): number {
   const info = decodeVfioDeviceInfo(arg);
@@ -54,7 +48,7 @@ export function pciEmuGetInfo(dev: VfioPciEmuDevice, arg: Uint8Array): number {
     },
     caps,
   );
-  return reply(arg, out);
+  return copyToUser(arg, out);
 }
 
 /**
@@ -88,7 +82,7 @@ export function pciEmuGetRegionInfo(dev: VfioPciEmuDevice, arg: Uint8Array): num
     { argsz: info.argsz, flags, index, capOffset: 0, size, offset: vfioPciIndexToOffset(index) },
     caps,
   );
-  return reply(arg, out);
+  return copyToUser(arg, out);
 }
 
 /** VFIO_DEVICE_GET_IRQ_INFO: INTx MASKABLE|AUTOMASKED, the others NORESIZE; an index not offered has count 0. */
@@ -104,5 +98,5 @@ export function pciEmuGetIrqInfo(dev: VfioPciEmuDevice, arg: Uint8Array): number
   if (info.index === VFIO_PCI_INTX_IRQ_INDEX) flags |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED;
   else flags |= VFIO_IRQ_INFO_NORESIZE;
   const out = encodeVfioIrqInfo({ argsz: info.argsz, flags, index: info.index, count: dev.irqCount(info.index) });
-  return reply(arg, out.subarray(0, VFIO_IRQ_INFO_SIZEOF));
+  return copyToUser(arg, out.subarray(0, VFIO_IRQ_INFO_SIZEOF));
 }

@@ -57,3 +57,10 @@ export function hweight32(v: number): number {
   }
   return n;
 }
+
+/** An ioctl's reply into the user's buffer (copy_to_user): EFAULT when the buffer is shorter; returns 0. */
+export function copyToUser(arg: Uint8Array, out: Uint8Array): number {
+  if (out.length > arg.length) throw new VfioError('EFAULT', `reply of ${out.length} bytes into a ${arg.length}-byte buffer`);
+  arg.set(out);
+  return 0;
+}

@@ -2,6 +2,7 @@
 // the core part and completes it (the css side frees the storage later); open registers the capability regions
 // and enables the subchannel; read/write dispatch on index << 10; the info ioctls, SET_IRQS for IO/CRW/REQ,
 // RESET as close + open; request signals REQ; dma_unmap resets a device whose program pinned the range.
+import { copyToUser } from '../../uapi/codec.js';
 import { Completion } from '../../base/completion.js';
 import { signalEventfd, takeEventfd } from '../../emu/irq-triggers.js';
 import { close } from '../../native/index.js';
@@ -35,12 +36,6 @@ import { vfioCcwFsmEvent } from './vfio-ccw-fsm.js';
 import type { VfioCcwPrivate } from './vfio-ccw-private.js';
 import { ioRegionRead, ioRegionWrite, vfioCcwRegisterDevRegions, vfioCcwUnregisterDevRegions } from './vfio-ccw-regions.js';
 
-function reply(arg: Uint8Array, out: Uint8Array): number {
-  if (out.length > arg.length) throw new VfioError('EFAULT', `reply of ${out.length} bytes into a ${arg.length}-byte buffer`);
-  arg.set(out);
-  return 0;
-}
-
 /** The capability region at `index`, or EINVAL past the last one. */
 function regionAt(priv: VfioCcwPrivate, index: number) {
   const r = priv.regions[index - VFIO_CCW_NUM_REGIONS];
@@ -58,26 +53,26 @@ function getInfo(priv: VfioCcwPrivate, arg: Uint8Array): number {
     capOffset: 0,
   });
   // copy_to_user(arg, &info, minsz): cap_offset is not written.
-  return reply(arg, out.subarray(0, VFIO_DEVICE_INFO_MINSZ));
+  return copyToUser(arg, out.subarray(0, VFIO_DEVICE_INFO_MINSZ));
 }
 
 function getRegionInfo(priv: VfioCcwPrivate, arg: Uint8Array): number {
   const info = decodeVfioRegionInfo(arg);
   if (info.index === VFIO_CCW_CONFIG_REGION_INDEX) {
-    return reply(arg, encodeVfioRegionInfoWithCaps({ ...info, flags: VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE, capOffset: 0, offset: 0n, size: BigInt(CCW_IO_REGION_SIZE) }, []));
+    return copyToUser(arg, encodeVfioRegionInfoWithCaps({ ...info, flags: VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE, capOffset: 0, offset: 0n, size: BigInt(CCW_IO_REGION_SIZE) }, []));
   }
   const r = regionAt(priv, info.index);
   const out = encodeVfioRegionInfoWithCaps(
     { ...info, flags: r.flags, capOffset: 0, offset: BigInt(vfioCcwIndexToOffset(info.index)), size: BigInt(r.size) },
     [vfioRegionCapType(r.type, r.subtype)],
   );
-  return reply(arg, out.subarray(0, Math.min(out.length, Math.max(info.argsz, 32))));
+  return copyToUser(arg, out.subarray(0, Math.min(out.length, Math.max(info.argsz, 32))));
 }
 
 function getIrqInfo(arg: Uint8Array): number {
   const info = decodeVfioIrqInfo(arg);
   check(info.index < VFIO_CCW_NUM_IRQS, 'EINVAL', `irq index ${info.index}`);
-  return reply(arg, encodeVfioIrqInfo({ ...info, count: 1, flags: VFIO_IRQ_INFO_EVENTFD }));
+  return copyToUser(arg, encodeVfioIrqInfo({ ...info, count: 1, flags: VFIO_IRQ_INFO_EVENTFD }));
 }
 
 type TriggerKey = 'ioTrigger' | 'crwTrigger' | 'reqTrigger';

@@ -1,6 +1,7 @@
 // The device ioctls and the ops table of vfio-pci-core (drivers/vfio/pci/vfio_pci_core.c vfio_pci_core_ioctl,
 // vfio_pci_ioctl_get_info, _get_region_info, _get_irq_info, _reset; vfio_pci_core_open/close_device): a driver's
 // table is `{ ...vfioPciCoreOps, name, init: vfioPciCoreInitDev, release: vfioPciCoreReleaseDev }`.
+import { copyToUser } from '../../uapi/codec.js';
 import { pciResetFunction } from '../../hw/pci/reset.js';
 import { VfioError, check } from '../../uapi/errno.js';
 import { VFIO_DEVICE_FLAGS_PCI, VFIO_DEVICE_FLAGS_RESET, decodeVfioDeviceInfo, encodeVfioDeviceInfoWithCaps } from '../../uapi/device-info.js';
@@ -38,18 +39,11 @@ import { vfioPciGetIrqCount, vfioPciIoctlSetIrqs, vfioPciMemoryLockAndEnable, vf
 import { PCI_D0, vfioPciSetPowerState } from './power.js';
 import { vfioPciIoctlIoeventfd, vfioPciRegionRw, vfioPciRomSize, vfioPciRw } from './rdwr.js';
 
-/** copy_to_user of a reply: EFAULT when the user's buffer is shorter. */
-function reply(arg: Uint8Array, out: Uint8Array): number {
-  if (out.length > arg.length) throw new VfioError('EFAULT', `reply of ${out.length} bytes into a ${arg.length}-byte buffer`);
-  arg.set(out);
-  return 0;
-}
-
 /** VFIO_DEVICE_GET_INFO: PCI, RESET when the open's function reset worked, 9 regions, 5 IRQ indexes. */
 function getInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
   const info = decodeVfioDeviceInfo(arg);
   const flags = VFIO_DEVICE_FLAGS_PCI | (vdev.resetWorks ? VFIO_DEVICE_FLAGS_RESET : 0);
-  return reply(arg, encodeVfioDeviceInfoWithCaps({ argsz: info.argsz, flags, numRegions: VFIO_PCI_NUM_REGIONS, numIrqs: VFIO_PCI_NUM_IRQS, capOffset: 0 }, []));
+  return copyToUser(arg, encodeVfioDeviceInfoWithCaps({ argsz: info.argsz, flags, numRegions: VFIO_PCI_NUM_REGIONS, numIrqs: VFIO_PCI_NUM_IRQS, capOffset: 0 }, []));
 }
 
 /**
@@ -83,7 +77,7 @@ function getRegionInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
   } else {
     throw new VfioError('EINVAL', `region index ${index} of ${VFIO_PCI_NUM_REGIONS}`);
   }
-  return reply(arg, encodeVfioRegionInfoWithCaps({ argsz: info.argsz, flags, index, capOffset: 0, size, offset: vfioPciIndexToOffset(index) }, []));
+  return copyToUser(arg, encodeVfioRegionInfoWithCaps({ argsz: info.argsz, flags, index, capOffset: 0, size, offset: vfioPciIndexToOffset(index) }, []));
 }
 
 /** VFIO_DEVICE_GET_IRQ_INFO: ERR only on PCI Express functions (EINVAL otherwise). */
@@ -95,7 +89,7 @@ function getIrqInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
   if (info.index === VFIO_PCI_INTX_IRQ_INDEX) flags |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED;
   else flags |= VFIO_IRQ_INFO_NORESIZE;
   const out = encodeVfioIrqInfo({ argsz: info.argsz, flags, index: info.index, count: vfioPciGetIrqCount(vdev, info.index) });
-  return reply(arg, out.subarray(0, VFIO_IRQ_INFO_SIZEOF));
+  return copyToUser(arg, out.subarray(0, VFIO_IRQ_INFO_SIZEOF));
 }
 
 /** VFIO_DEVICE_RESET (vfio_pci_ioctl_reset): EINVAL when the function has no reset; D0, then pci_try_reset_function. */
