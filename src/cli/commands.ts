@@ -62,7 +62,8 @@ export async function unregisterCommand(c: ClientContext, device: string): Promi
   c.out(`unregistered ${field(r, 'name', 'string')} (mdev ${field(r, 'uuid', 'string')} stays, unbound; 'vfio-ts mdev remove' removes it)`);
 }
 
-function describeRequest(p: JsonValue, device: string): string {
+/** A progress line of a wait for users (unregister, unbind): which request was sent. */
+export function describeRequest(p: JsonValue, device: string): string {
   const o = record(p, 'progress');
   const count = field(o, 'request', 'number');
   return `${device}: still in use; request ${count} sent (asking attached clients to release the device)`;
