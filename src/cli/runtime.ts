@@ -251,7 +251,7 @@ export class Runtime {
   async bindPci(bdf: string, driver: string, opts: { readonly socket?: string } = {}): Promise<DeviceInfo> {
     this.#checkOpen();
     const d = this.#modules.get(driver)?.driver;
-    const pciDriver = d?.bus === 'pci' ? (d.pciDriver ?? d.name) : driver;
+    const pciDriver = d?.bus === 'pci' ? (d.busDriver ?? d.name) : driver;
     const pdev = this.#pci().bind(bdf, pciDriver);
     const vdev = pciVfioDevice(pdev);
     if (vdev !== null && opts.socket !== undefined) {

@@ -44,17 +44,22 @@ export interface DriverModuleOptions {
   shape(ctx: ConfigContext): z.ZodRawShape;
 }
 
+/** The buses a VFIO driver binds on: mediated devices, or a bus of the simulated machine. */
+export const VFIO_DRIVER_BUSES = ['mdev', 'pci', 'platform', 'amba', 'fsl-mc'] as const;
+export type VfioDriverBus = (typeof VFIO_DRIVER_BUSES)[number];
+
 /**
  * A VFIO driver. On the `mdev` bus its module init registers mdev parents with types and an mdev driver, and a
  * config entry creates an mdev; on the `pci` bus its module init registers a PCI driver, and a config entry binds
- * a function of the simulated machine to it (its probe makes the VFIO device, the function's drvdata).
+ * a function of the simulated machine to it (its probe makes the VFIO device, the function's drvdata); the
+ * `platform`, `amba` and `fsl-mc` buses work as `pci` does, with the bus's device names.
  */
 export interface VfioDriverDescriptor {
   /** The driver's name: the config's `driver` value (and the mdev parent's name for the samples: `mtty`). */
   readonly name: string;
-  readonly bus: 'mdev' | 'pci';
-  /** `pci` bus: the PCI driver's name in `/sys/bus/pci/drivers/` (default: `name`). */
-  readonly pciDriver?: string;
+  readonly bus: VfioDriverBus;
+  /** A bus other than `mdev`: the bus driver's name in `/sys/bus/<bus>/drivers/` (default: `name`). */
+  readonly busDriver?: string;
   /** One line for listings. */
   readonly summary: string;
   /** The keys it adds to a `devices[]` entry; none when absent. */
@@ -81,7 +86,7 @@ export function isVfioDriverDescriptor(x: unknown): x is VfioDriverDescriptor {
   return (
     typeof d.get('name') === 'string' &&
     d.get('name') !== '' &&
-    (d.get('bus') === 'mdev' || d.get('bus') === 'pci') &&
+    VFIO_DRIVER_BUSES.some((b) => b === d.get('bus')) &&
     typeof d.get('summary') === 'string' &&
     typeof d.get('register') === 'function'
   );
