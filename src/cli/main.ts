@@ -14,6 +14,7 @@ import {
 } from './commands.js';
 import type { ClientContext } from './commands.js';
 import { bindCommand, lspciCommand, unbindCommand } from './pci-commands.js';
+import { migrateCommand } from './migrate-command.js';
 import { ControlError } from './control-client.js';
 import { DEFAULT_CONTROL_NAME, DEFAULT_RUN_DIR } from './config.js';
 import { LOG_LEVELS, createLogger, isLogLevel } from './logger.js';
@@ -39,6 +40,13 @@ const out = (line: string): void => {
 function nonNegativeInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+function parseIova(v: string): bigint {
+  if (!/^(0x[0-9a-fA-F]{1,16}|[0-9]{1,20})$/.test(v)) throw new InvalidArgumentError('expected an address (decimal or 0x hex)');
+  const n = BigInt(v);
+  if (n % 4096n !== 0n || n >= 1n << 64n) throw new InvalidArgumentError('expected a page-aligned 64-bit address');
   return n;
 }
 
@@ -161,6 +169,20 @@ function buildProgram(): Command {
       process.once('SIGINT', () => ac.abort());
       process.once('SIGTERM', () => ac.abort());
       await traceCommand(client(cmd), ac.signal);
+    });
+
+  program
+    .command('migrate')
+    .requiredOption('--from <socket>', 'vfio-user socket of the device to migrate (no client may hold it)')
+    .requiredOption('--to <socket>', 'vfio-user socket of a device of the same kind on another server')
+    .option('--memory <file>', 'guest memory (a file in /dev/shm, say) the devices DMA to, mapped on both sides')
+    .option('--target-memory <file>', "the target's own guest memory: the source's is copied there, then the pages the device dirtied")
+    .option('--iova <address>', 'where guest memory is mapped (default 0)', parseIova)
+    .option('--max-iterations <n>', 'pre-copy rounds at most (default 8)', nonNegativeInt)
+    .option('--json', 'print the result as one JSON line')
+    .description('migrate a device between two servers as a VMM does: pre-copy while it runs, stop, copy the rest, resume on the target')
+    .action(async (o: { from: string; to: string; memory?: string; targetMemory?: string; iova?: bigint; maxIterations?: number; json?: boolean }) => {
+      await migrateCommand({ out, progress: process.stderr.isTTY ? process.stderr : null }, o);
     });
 
   program

@@ -28,11 +28,14 @@ import {
   encodeVfioDeviceBindIommufd,
 } from '../uapi/iommufd.js';
 import { VFIO_REGION_INFO_SIZEOF, decodeVfioRegionInfo, encodeVfioRegionInfo } from '../uapi/region-info.js';
+import { ArrayBufferBacking } from '../vfio/dma-space.js';
 import type { DmaBacking } from '../vfio/dma-space.js';
 import type { DeviceProcess } from './device-process.js';
 
 /** Where user mappings go in the process's address space: high, like a VMM's guest RAM mappings. */
 const VADDR_BASE = 0x7f00_0000_0000n;
+/** Where a request's own user buffers go (a struct's pointer field the kernel reads or fills): above the mappings. */
+const SCRATCH_VADDR = 0x7fff_0000_0000_0000n;
 const PAGE = 4096n;
 
 /** One region as GET_REGION_INFO reported it: what region accesses are checked against. */
@@ -136,6 +139,25 @@ export class DeviceUser {
       this.#regions.set(index, r);
     }
     return r;
+  }
+
+  /** The IOVA ranges of the live DMA mappings, in the order they were made. */
+  mappedRanges(): { iova: bigint; length: bigint }[] {
+    return this.#maps.map((m) => ({ iova: m.iova, length: m.size }));
+  }
+
+  /**
+   * Runs `fn` with `bytes` placed in the process's memory at a user address (for an ioctl struct whose pointer
+   * field the kernel follows: copy_from_user reads them, copy_to_user fills them); `bytes` holds what the call
+   * left there afterwards.
+   */
+  withUserBuffer<T>(bytes: Uint8Array, fn: (vaddr: bigint) => T): T {
+    this.proc.mm.map(SCRATCH_VADDR, new ArrayBufferBacking(bytes));
+    try {
+      return fn(SCRATCH_VADDR);
+    } finally {
+      this.proc.mm.unmap(SCRATCH_VADDR);
+    }
   }
 
   /** Number of live DMA mappings. */

@@ -3,10 +3,14 @@
 // migration data fd the device returns stays in the connection's process and MIG_DATA_* read/write it.
 import { VfioError, check } from '../uapi/errno.js';
 import { VFIO_DEVICE_FEATURE } from '../uapi/ioctl.js';
+import { vfioUserDmaLoggingReport, vfioUserDmaLoggingStart } from './feature-logging.js';
 import type { CommandHandler } from './handler.js';
 import {
+  VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+  VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
   VFIO_DEVICE_FEATURE_GET,
   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+  VFIO_DEVICE_FEATURE_PROBE,
   VFIO_DEVICE_FEATURE_SET,
   VFIO_DEVICE_FEATURE_SIZE,
   VFIO_USER_DEVICE_FEATURE,
@@ -28,6 +32,18 @@ export const featureHandlers: ReadonlyMap<number, CommandHandler> = new Map<numb
         const req = decodeDeviceFeature(msg.payload);
         const limit = (conn.negotiated?.server.maxDataXferSize ?? 0) + VFIO_DEVICE_FEATURE_SIZE;
         check(req.argsz <= limit, 'EINVAL', `DEVICE_FEATURE argsz ${req.argsz}`);
+        if ((req.flags & VFIO_DEVICE_FEATURE_PROBE) === 0) {
+          // The two features whose kernel structs hold user pointers carry their data inline here.
+          if (req.feature === VFIO_DEVICE_FEATURE_DMA_LOGGING_START && req.flags & VFIO_DEVICE_FEATURE_SET) {
+            conn.reply(msg, encodeDeviceFeatureReply(req, vfioUserDmaLoggingStart(conn.du, req.flags, req.data)));
+            return;
+          }
+          if (req.feature === VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT && req.flags & VFIO_DEVICE_FEATURE_GET) {
+            const data = vfioUserDmaLoggingReport(conn.du, req.flags, req.data, req.argsz - VFIO_DEVICE_FEATURE_SIZE);
+            conn.reply(msg, encodeDeviceFeatureReply(req, data));
+            return;
+          }
+        }
         // The kernel reads and writes the user's buffer up to argsz.
         const arg = Buffer.alloc(Math.max(req.argsz, req.raw.length));
         arg.set(req.raw);

@@ -92,15 +92,20 @@ export interface TestBed {
   readonly devices: VfioUserTestDev[];
   /** Socket path of device i. */
   path(i?: number): string;
-  /** Adds and exports another device. */
-  addDevice(): Promise<VfioUserTestDev>;
+  /** Adds and exports another device (with other ops than the bed's, if given). */
+  addDevice(ops?: VfioDeviceOps<VfioUserTestDev>, cls?: new () => VfioUserTestDev): Promise<VfioUserTestDev>;
   /** Unregisters and puts device i (after its clients let go). */
   removeDevice(i: number): Promise<void>;
   close(): Promise<void>;
 }
 
-/** A host with `n` exported test devices in a fresh temp dir. */
-export async function testBed(n = 1, opts: Partial<VfioUserServerOptions> = {}): Promise<TestBed> {
+/** A host with `n` exported test devices (made with `ops`) in a fresh temp dir. */
+export async function testBed(
+  n = 1,
+  opts: Partial<VfioUserServerOptions> = {},
+  ops: VfioDeviceOps<VfioUserTestDev> = testDevOps,
+  cls: new () => VfioUserTestDev = VfioUserTestDev,
+): Promise<TestBed> {
   const { host } = makeHost('tb-parent', 20);
   const dir = mkdtempSync(join(tmpdir(), 'vfio-user-'));
   const server = new VfioUserServer({ ...opts });
@@ -112,9 +117,9 @@ export async function testBed(n = 1, opts: Partial<VfioUserServerOptions> = {}):
     server,
     devices,
     path: (i = 0) => join(dir, `dev${i}.sock`),
-    async addDevice() {
+    async addDevice(devOps = ops, devCls = cls) {
       const i = devices.length;
-      const dev = allocDevice(VfioUserTestDev, makeParent(host, `tb${i}`), testDevOps);
+      const dev = allocDevice(devCls, makeParent(host, `tb${i}`), devOps);
       registerEmulatedIommuDev(dev);
       devices.push(dev);
       await server.export(dev, bed.path(i));

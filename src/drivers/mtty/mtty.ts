@@ -10,7 +10,7 @@ import { registerEmulatedIommuDev, unregisterGroupDev } from '../../vfio/registr
 import type { UnregisterOptions } from '../../vfio/registration.js';
 import type { VfioDeviceOps } from '../../vfio/vfio-ops.js';
 import { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion } from '../../emu/pci-emu-device.js';
-import { pciEmuCloseDevice, pciEmuOps, pciEmuReset } from '../../emu/pci-emu-ops.js';
+import { pciEmuCloseDevice, pciEmuOps } from '../../emu/pci-emu-ops.js';
 import { pciEmuMigrationInit, pciEmuMigrationOps } from '../../emu/migration-arcs.js';
 import { createChardev } from '../../hw/chardev.js';
 import type { Chardev } from '../../hw/chardev.js';
@@ -123,8 +123,8 @@ export const mttyOps: VfioDeviceOps<MttyState> = Object.freeze({
   name: 'vfio-mtty',
   init: mttyInit,
   release: mttyRelease,
-  /** First open: the card comes up from power-on (UARTs, config space, INTx state). */
-  openDevice: (dev: MttyState) => pciEmuReset(dev),
+  // No open_device, as mtty.c: the card keeps its state (UART registers, FIFOs, config space) from one user to
+  // the next; it comes up from power-on at create and on VFIO_DEVICE_RESET (which a VMM issues at start).
   /** Last close: IRQ triggers and migration streams dropped (mtty_close). */
   closeDevice: (dev: MttyState) => pciEmuCloseDevice(dev),
 });

@@ -8,3 +8,4 @@ export * from './region.js';
 export * from './device-info.js';
 export * from './feature.js';
 export * from './migration.js';
+export * from './dma-logging.js';
