@@ -89,8 +89,8 @@ export { mdevRegisterSample } from './mdev/sample-parent.js';
 export type { MdevSample } from './mdev/sample-parent.js';
 
 // vfio-user (QEMU docs/interop/vfio-user.rst): serve devices to VMMs, or drive one as a client.
-export { VfioUserServer, VfioUserClient } from './vfio-user/index.js';
-export type { VfioUserServerOptions, VfioUserClientOptions } from './vfio-user/index.js';
+export { VfioUserServer, VfioUserClient, MigrationError, migrateDevice } from './vfio-user/index.js';
+export type { VfioUserServerOptions, VfioUserClientOptions, MigrateOptions, MigrationResult } from './vfio-user/index.js';
 
 // The sanitizer (KASAN/kmemleak for core objects).
 export { sanitizer, SanitizerError, UseAfterFreeError, DoubleFreeError, LeakError } from './sanitizer/index.js';

@@ -5,3 +5,6 @@ export type { VfioUserServerOptions } from './server.js';
 export { VfioUserClient } from './client.js';
 export type { VfioUserClientOptions } from './client.js';
 export * as protocol from './protocol/index.js';
+export { MigrationError, migrateDevice } from './migrate.js';
+export type { MigrateOptions, MigrationMemory, MigrationProgress, MigrationResult } from './migrate.js';
+export * as migration from './client-migration.js';
