@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { resolvedPath, intRange, listOf, nonEmptyString, socketPath, strictObjectOf, typeName } from '../base/config-schema.js';
-import type { ConfigClaim, DriverParams, VfioDriverDescriptor } from '../drivers/descriptor.js';
+import type { ConfigClaim, DriverParams, VfioDriverBus, VfioDriverDescriptor } from '../drivers/descriptor.js';
 import type { DriverRegistry } from '../drivers/registry.js';
 import { pciRootConfigSchema } from '../hw/pci/machine-spec.js';
 import type { PciRootConfig } from '../hw/pci/machine-spec.js';
@@ -33,14 +33,14 @@ export interface MdevDeviceSpec extends DeviceSpecBase {
   readonly uuid?: string;
 }
 
-/** A function of the simulated PCI machine to bind to a PCI-bus VFIO driver and export. */
-export interface PciDeviceSpec extends DeviceSpecBase {
-  readonly bus: 'pci';
-  /** Its address, `0000:00:03.0`. */
+/** A device of the simulated machine to bind to a VFIO driver of its bus and export. */
+export interface BusDeviceSpec extends DeviceSpecBase {
+  readonly bus: Exclude<VfioDriverBus, 'mdev'>;
+  /** Its name on the bus: a PCI address `0000:00:03.0`, a platform device `fff51000.ethernet`, `dprc.1`... */
   readonly device: string;
 }
 
-export type DeviceSpec = MdevDeviceSpec | PciDeviceSpec;
+export type DeviceSpec = MdevDeviceSpec | BusDeviceSpec;
 
 export interface ServeConfig {
   /** Absolute directory for default socket paths. */
@@ -125,6 +125,13 @@ function entryShape(d: VfioDriverDescriptor, baseDir: string) {
         .regex(BDF_RE, { error: (iss) => `must be a PCI address like 0000:00:03.0, got ${JSON.stringify(iss.input)}` })
         .transform((b) => b.toLowerCase())
         .describe('the function to bind (see `vfio-ts lspci`)'),
+      socket,
+    };
+  }
+  if (d.bus !== 'mdev') {
+    return {
+      driver: z.literal(d.name).describe(d.summary),
+      device: nonEmptyString(`the ${d.bus} device's name`).describe(`the ${d.bus} device to bind (see \`vfio-ts ls /sys/bus/${d.bus}/devices\`)`),
       socket,
     };
   }
@@ -262,8 +269,8 @@ function parseDevice(json: unknown, key: string, baseDir: string, registry: Driv
   const socket = str('socket');
   const common = { driver: d.name, ...(socket !== undefined ? { socket } : {}), key };
   let spec: DeviceSpec;
-  if (d.bus === 'pci') {
-    spec = { bus: 'pci', ...common, device: str('device') ?? '', params: {} };
+  if (d.bus !== 'mdev') {
+    spec = { bus: d.bus, ...common, device: str('device') ?? '', params: {} };
   } else {
     const type = str('type') ?? '';
     const parent = str('parent');

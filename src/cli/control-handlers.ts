@@ -51,10 +51,10 @@ export function controlHandlers(c: HandlerContext): ControlHandlers {
     lspci: () => runtime.lspci().map((f) => ({ ...f })),
     bind: async (req) => {
       const socket = runtime.nextSocketPath(c.runDir, req.driver);
-      return deviceInfoToJson(await runtime.bindPci(req.device, req.driver, { socket }));
+      return deviceInfoToJson(await runtime.bindDevice(req.device, req.driver, { socket }));
     },
     unbind: async (req, ctx) => {
-      const r = await runtime.unbindPci(req.device, (count) => ctx.progress({ device: req.device, request: count }));
+      const r = await runtime.unbindDevice(req.device, (count) => ctx.progress({ device: req.device, request: count }));
       return { ...r };
     },
   });

@@ -151,14 +151,14 @@ function buildProgram(): Command {
     .action((_o: unknown, cmd: Command) => lspciCommand(client(cmd)));
   program
     .command('bind')
-    .argument('<device>', 'a PCI function, e.g. 0000:00:03.0')
-    .argument('<driver>', 'a PCI driver, e.g. vfio-pci')
-    .description('bind a PCI function to a driver (driver_override, then bind); a VFIO device is exported on a socket')
+    .argument('<device>', 'a device of the simulated machine: a PCI function (0000:00:03.0), a platform, AMBA or fsl-mc device')
+    .argument('<driver>', 'a driver of its bus, e.g. vfio-pci')
+    .description('bind a device to a driver (driver_override, then bind); a VFIO device is exported on a socket')
     .action((device: string, driver: string, _o: unknown, cmd: Command) => bindCommand(client(cmd), device, driver));
   program
     .command('unbind')
-    .argument('<device>', 'a PCI function')
-    .description('unbind a PCI function from its driver, asking attached clients to let go, and wait for them')
+    .argument('<device>', 'a device of the simulated machine')
+    .description('unbind a device from its driver, asking attached clients to let go, and wait for them')
     .action((device: string, _o: unknown, cmd: Command) => unbindCommand(client(cmd), device));
 
   program

@@ -1,15 +1,15 @@
 // The simulated PCI machine `serve` runs (the config's `machine.pci`): its root buses built and scanned at start,
-// `lspci`, and bind/unbind of a function to a PCI driver by name, done as a user does it through sysfs
-// (driver_override, then the driver's bind file; the driver's unbind file, then waiting for its remove).
+// and `lspci`; binding goes through the machine's sysfs as on any bus (machine.ts).
 import type { Host } from '../base/host.js';
 import type { Logger } from '../base/log.js';
 import { pciBuildFromConfig } from '../hw/pci/machine-spec.js';
 import type { BuiltPciMachine, PciRootConfig } from '../hw/pci/machine-spec.js';
-import { pciDevices, pciGetDevice, pciRemoveRootBus, pciScanRootBus } from '../hw/pci/scan.js';
+import { pciDevices, pciRemoveRootBus, pciScanRootBus } from '../hw/pci/scan.js';
 import type { PciRootBus } from '../hw/pci/scan.js';
 import { pciPendingRemoval } from '../hw/pci/pci-bus-type.js';
-import type { PciDev } from '../hw/pci/pci-dev.js';
-import { VfioError } from '../uapi/errno.js';
+import { PciDev } from '../hw/pci/pci-dev.js';
+import type { Device } from '../base/device.js';
+import type { MachineBus } from './machine.js';
 
 /** One function as `lspci` shows it. */
 export interface PciFunctionInfo {
@@ -26,7 +26,9 @@ export interface PciFunctionInfo {
   readonly iommuGroup: number | null;
 }
 
-export class PciMachine {
+export class PciMachine implements MachineBus {
+  readonly name = 'pci';
+  readonly title = 'PCI';
   readonly #host: Host;
   readonly #roots: { readonly root: PciRootBus; readonly built: BuiltPciMachine }[] = [];
 
@@ -71,37 +73,16 @@ export class PciMachine {
   }
 
   /** Every function, in bus order. */
-  functions(): PciDev[] {
+  devices(): PciDev[] {
     return pciDevices(this.#host);
   }
 
-  /** The function at `bdf`; ENODEV if none. */
-  device(bdf: string): PciDev {
-    const p = pciGetDevice(this.#host, bdf);
-    if (p === undefined) throw new VfioError('ENODEV', `no PCI function ${bdf} (see 'vfio-ts lspci')`);
-    return p;
+  model(dev: Device): string {
+    return dev instanceof PciDev ? dev.hw.model : '';
   }
 
-  /** Binds `bdf` to the PCI driver `driver`: driver_override, then the driver's bind file. EBUSY if bound. */
-  bind(bdf: string, driver: string): PciDev {
-    const p = this.device(bdf);
-    if (p.driver !== null) throw new VfioError('EBUSY', `${p.bdf} is bound to ${p.driver.name} (unbind it first)`);
-    const sysfs = this.#host.sysfs;
-    if (!sysfs.exists(`/sys/bus/pci/drivers/${driver}`)) throw new VfioError('ENODEV', `no PCI driver '${driver}'`);
-    sysfs.write(`/sys/bus/pci/devices/${p.bdf}/driver_override`, driver);
-    sysfs.write(`/sys/bus/pci/drivers/${driver}/bind`, p.bdf);
-    return p;
-  }
-
-  /** Unbinds `bdf` from its driver and waits for the driver's remove (a VFIO driver waits for its users). */
-  async unbind(bdf: string): Promise<void> {
-    const p = this.device(bdf);
-    const drv = p.driver;
-    if (drv === null) throw new VfioError('ENODEV', `${p.bdf} has no driver`);
-    this.#host.sysfs.write(`/sys/bus/pci/drivers/${drv.name}/unbind`, p.bdf);
-    await pciPendingRemoval(p);
-    // Balances the driver_override bind set, so the function is free for any driver again.
-    this.#host.sysfs.write(`/sys/bus/pci/devices/${p.bdf}/driver_override`, '\n');
+  pendingRemoval(dev: Device): Promise<void> {
+    return dev instanceof PciDev ? pciPendingRemoval(dev) : Promise.resolve();
   }
 
   /** Removes every root bus (unbinding drivers, waiting for them) and closes the models' host ends. Idempotent. */

@@ -45,7 +45,7 @@ test('serve builds machine.pci; lspci lists each function with ids, group and dr
   assert.equal(noDriver.code, 1);
   assert.match(noDriver.stderr, /ENODEV: no PCI driver 'nvme'/);
   const noDevice = await runCli(t, ['--ctl', ctl, 'bind', '0000:00:09.0', 'nvme'], dir);
-  assert.match(noDevice.stderr, /ENODEV: no PCI function 0000:00:09\.0/);
+  assert.match(noDevice.stderr, /ENODEV: no device 0000:00:09\.0 on the simulated machine/);
   const unbound = await runCli(t, ['--ctl', ctl, 'unbind', '0000:00:03.0'], dir);
   assert.equal(unbound.code, 1);
   assert.match(unbound.stderr, /ENODEV: 0000:00:03\.0 has no driver/);

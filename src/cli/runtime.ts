@@ -24,7 +24,8 @@ import { DeviceExports } from './export-server.js';
 import { PciMachine } from './pci-machine.js';
 import type { PciFunctionInfo } from './pci-machine.js';
 import type { PciRootConfig } from '../hw/pci/machine-spec.js';
-import type { PciDev } from '../hw/pci/pci-dev.js';
+import { Machine } from './machine.js';
+import type { MachineBus } from './machine.js';
 
 export interface RuntimeOptions {
   readonly logger: Logger;
@@ -56,12 +57,13 @@ export class Runtime {
   readonly logger: Logger;
   /** Loaded driver modules, in load order, by driver name. */
   readonly #modules = new Map<string, LoadedModule>();
-  #machine: PciMachine | null = null;
+  readonly #machine: Machine;
+  #pciMachine: PciMachine | null = null;
   readonly #exports: DeviceExports;
   /** mdevs that an unregister or remove is working on: a second one fails with EBUSY. */
   readonly #busy = new Set<MdevDevice>();
-  /** PCI functions an unbind is working on. */
-  readonly #busyPci = new Set<PciDev>();
+  /** Devices of the machine an unbind is working on. */
+  readonly #busyBound = new Set<Device>();
   #closing: Promise<void> | null = null;
 
   private constructor(opts: RuntimeOptions) {
@@ -69,6 +71,7 @@ export class Runtime {
     this.host = new Host({ logger: opts.logger });
     vfioConfigure(this.host, { requestIntervalMs: opts.requestIntervalMs });
     this.#exports = new DeviceExports(opts.logger);
+    this.#machine = new Machine(this.host);
   }
 
   /** A host with every driver module of `opts.registry` loaded, in registry order; a failing init unloads the rest. */
@@ -76,14 +79,15 @@ export class Runtime {
     const rt = new Runtime(opts);
     try {
       // Hardware first: a driver module binds what matches when it registers, as at boot.
-      rt.#machine = await PciMachine.start(rt.host, opts.pci ?? [], opts.logger);
+      rt.#pciMachine = await PciMachine.start(rt.host, opts.pci ?? [], opts.logger);
+      rt.#machine.add(rt.#pciMachine);
       for (const driver of opts.registry.list()) {
         const module = driver.register(rt.host, opts.moduleOptions?.[driver.name] ?? {});
         rt.#modules.set(driver.name, { driver, module });
       }
     } catch (err) {
       await rt.#unloadModules();
-      await rt.#machine?.close();
+      await rt.#machine.close();
       throw err;
     }
     return rt;
@@ -241,64 +245,63 @@ export class Runtime {
 
   /** Every function of the simulated PCI machine. */
   lspci(): PciFunctionInfo[] {
-    return this.#pci().lspci();
+    if (this.#pciMachine === null) throw new VfioError('ENODEV', 'no PCI machine');
+    return this.#pciMachine.lspci();
   }
 
   /**
-   * Binds the PCI function `bdf` to the PCI driver `driver` (a registry driver on the `pci` bus binds its own PCI
-   * driver, e.g. `vfio-pci`); when the driver made a VFIO device and a socket is given, exports it there.
+   * Binds the machine's device `name` (a PCI function's BDF, a platform device's name...) to its bus's driver
+   * `driver` (a registry driver binds its own bus driver, e.g. `vfio-pci`); when the driver made a VFIO device
+   * and a socket is given, exports it there.
    */
-  async bindPci(bdf: string, driver: string, opts: { readonly socket?: string } = {}): Promise<DeviceInfo> {
+  async bindDevice(name: string, driver: string, opts: { readonly socket?: string } = {}): Promise<DeviceInfo> {
     this.#checkOpen();
     const d = this.#modules.get(driver)?.driver;
-    const pciDriver = d?.bus === 'pci' ? (d.busDriver ?? d.name) : driver;
-    const pdev = this.#pci().bind(bdf, pciDriver);
-    const vdev = pciVfioDevice(pdev);
+    const { bus } = this.#machine.device(name);
+    const busDriver = d !== undefined && d.bus === bus.name ? (d.busDriver ?? d.name) : driver;
+    const { dev } = this.#machine.bind(name, busDriver);
+    const vdev = boundVfioDevice(dev);
     if (vdev !== null && opts.socket !== undefined) {
       try {
         await this.exportDevice(vdev, opts.socket);
       } catch (err) {
         // Balances the bind above.
-        await this.#pci().unbind(bdf);
+        await this.#machine.unbind(bus, dev);
         throw err;
       }
     }
-    this.logger.info({ function: pdev.bdf, driver: pciDriver, device: vdev?.name ?? null }, 'PCI function bound');
-    return this.pciDeviceInfo(pdev);
+    this.logger.info({ bus: bus.name, device: dev.name, driver: busDriver, vfio: vdev?.name ?? null }, 'device bound');
+    return this.boundDeviceInfo(bus, dev);
   }
 
-  /** Unbinds `bdf` from its driver: its socket goes at once, then the driver's remove waits for its users. */
-  async unbindPci(bdf: string, onRequest: (count: number) => void): Promise<{ name: string; device: string }> {
+  /** Unbinds `name` from its driver: its socket goes at once, then the driver's remove waits for its users. */
+  async unbindDevice(name: string, onRequest: (count: number) => void): Promise<{ name: string; device: string }> {
     this.#checkOpen();
-    return this.#unbindPci(this.#pci().device(bdf), onRequest);
+    const { bus, dev } = this.#machine.device(name);
+    return this.#unbind(bus, dev, onRequest);
   }
 
-  async #unbindPci(pdev: PciDev, onRequest?: (count: number) => void): Promise<{ name: string; device: string }> {
-    if (this.#busyPci.has(pdev)) throw new VfioError('EBUSY', `${pdev.bdf} is already being unbound`);
-    this.#busyPci.add(pdev);
-    const vdev = pciVfioDevice(pdev);
+  async #unbind(bus: MachineBus, dev: Device, onRequest?: (count: number) => void): Promise<{ name: string; device: string }> {
+    if (this.#busyBound.has(dev)) throw new VfioError('EBUSY', `${dev.name} is already being unbound`);
+    this.#busyBound.add(dev);
+    const vdev = boundVfioDevice(dev);
     const name = vdev?.name ?? '';
     const stop = vdev !== null && onRequest !== undefined ? this.#watchRequests(vdev.name, onRequest) : null;
     try {
       if (vdev !== null) await this.#exports.unexport(vdev);
-      await this.#pci().unbind(pdev.bdf);
+      await this.#machine.unbind(bus, dev);
     } finally {
       stop?.();
-      this.#busyPci.delete(pdev);
+      this.#busyBound.delete(dev);
     }
-    this.logger.info({ function: pdev.bdf, device: name }, 'PCI function unbound');
-    return { name, device: pdev.bdf };
+    this.logger.info({ bus: bus.name, device: dev.name, vfio: name }, 'device unbound');
+    return { name, device: dev.name };
   }
 
-  #pci(): PciMachine {
-    if (this.#machine === null) throw new VfioError('ENODEV', 'no PCI machine');
-    return this.#machine;
-  }
-
-  /** A PCI function bound to a VFIO driver, as status shows it. */
-  pciDeviceInfo(pdev: PciDev): DeviceInfo {
-    const vdev = pciVfioDevice(pdev);
-    return this.#vfioInfo(vdev, pdev, { driver: pdev.driver?.name ?? '', uuid: null, parent: pdev.bdf, type: pdev.hw.model });
+  /** A device of the machine bound to a VFIO driver, as status shows it. */
+  boundDeviceInfo(bus: MachineBus, dev: Device): DeviceInfo {
+    const vdev = boundVfioDevice(dev);
+    return this.#vfioInfo(vdev, dev, { driver: dev.driver?.name ?? '', uuid: null, parent: dev.name, type: bus.model(dev) });
   }
 
   /** What status shows of `vdev` (null: the bus device is not bound), made for `busDev` as `what` says. */
@@ -324,13 +327,13 @@ export class Runtime {
   /** Every mdev and its VFIO device (if bound). */
   devices(): DeviceInfo[] {
     const mdevs = [...mdevHostState(this.host).mdevs.values()].filter((m) => m.kobj !== null).map((m) => this.deviceInfo(m));
-    const pci = this.#machine === null ? [] : this.#pciVfioFunctions().map((p) => this.pciDeviceInfo(p));
-    return [...mdevs, ...pci];
+    const bound = this.#boundVfio().map(({ bus, dev }) => this.boundDeviceInfo(bus, dev));
+    return [...mdevs, ...bound];
   }
 
-  /** The PCI functions whose driver made a VFIO device. */
-  #pciVfioFunctions(): PciDev[] {
-    return this.#machine === null ? [] : this.#machine.functions().filter((p) => pciVfioDevice(p) !== null);
+  /** The machine's devices whose driver made a VFIO device. */
+  #boundVfio(): { readonly bus: MachineBus; readonly dev: Device }[] {
+    return this.#machine.devices().filter(({ dev }) => boundVfioDevice(dev) !== null);
   }
 
   deviceInfo(mdev: MdevDevice): DeviceInfo {
@@ -354,10 +357,10 @@ export class Runtime {
     const stop = subscribeLifecycle((e) => {
       if (e.event === 'request') onProgress(`${e.name}: asking its client to let go (request ${e.value ?? 0})`);
     });
-    const pcis = this.#pciVfioFunctions().filter((p) => !this.#busyPci.has(p));
+    const bound = this.#boundVfio().filter(({ dev }) => !this.#busyBound.has(dev));
     const removals = Promise.all([
       ...mdevs.map((m) => this.#removeMdev(m).catch((err: unknown) => this.logger.error({ mdev: m.uuid, err: String(err) }, 'remove failed'))),
-      ...pcis.map((p) => this.#unbindPci(p).catch((err: unknown) => this.logger.error({ function: p.bdf, err: String(err) }, 'unbind failed'))),
+      ...bound.map(({ bus, dev }) => this.#unbind(bus, dev).catch((err: unknown) => this.logger.error({ device: dev.name, err: String(err) }, 'unbind failed'))),
     ]);
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<'timeout'>((resolve) => {
@@ -375,7 +378,7 @@ export class Runtime {
     }
     await this.#exports.close();
     await this.#unloadModules();
-    await this.#machine?.close();
+    await this.#machine.close();
   }
 
   #checkOpen(): void {
@@ -400,7 +403,7 @@ export class Runtime {
   }
 }
 
-/** The VFIO device a PCI driver's probe made for `pdev` (its drvdata), or null. */
-function pciVfioDevice(pdev: PciDev): VfioDevice | null {
-  return pdev.driverData instanceof VfioDevice ? pdev.driverData : null;
+/** The VFIO device a bus driver's probe made for `dev` (its drvdata), or null. */
+function boundVfioDevice(dev: Device): VfioDevice | null {
+  return dev.driverData instanceof VfioDevice ? dev.driverData : null;
 }

@@ -130,7 +130,7 @@ async function createDevices(runtime: Runtime, config: ServeConfig, progress: (m
     const n = counters.get(spec.driver) ?? 0;
     counters.set(spec.driver, n + 1);
     const socket = spec.socket ?? defaultSocketPath(config.runDir, spec.driver, n);
-    progress(`creating device ${i + 1}/${total}: ${spec.driver} ${spec.bus === 'pci' ? spec.device : `type ${spec.type}`}`);
+    progress(`creating device ${i + 1}/${total}: ${spec.driver} ${spec.bus !== 'mdev' ? spec.device : `type ${spec.type}`}`);
     try {
       out.push(await createDevice(runtime, spec, socket));
     } catch (err) {
@@ -141,9 +141,9 @@ async function createDevices(runtime: Runtime, config: ServeConfig, progress: (m
   return out;
 }
 
-/** Creates (an mdev) or binds (a PCI function) the device `spec` describes and exports it on `socket`. */
+/** Creates (an mdev) or binds (a device of the machine) the device `spec` describes and exports it on `socket`. */
 function createDevice(runtime: Runtime, spec: DeviceSpec, socket: string): Promise<DeviceInfo> {
-  if (spec.bus === 'pci') return runtime.bindPci(spec.device, spec.driver, { socket });
+  if (spec.bus !== 'mdev') return runtime.bindDevice(spec.device, spec.driver, { socket });
   return runtime.createMdev(spec.parent ?? runtime.defaultParent(spec.driver), spec.type, {
     socket,
     params: spec.params,
@@ -153,7 +153,7 @@ function createDevice(runtime: Runtime, spec: DeviceSpec, socket: string): Promi
 
 /** Which key of `spec` a refusal is about: a type or parent the host lacks, a UUID in use, a function; else the entry. */
 function faultyKey(spec: DeviceSpec, err: VfioError): string {
-  if (spec.bus === 'pci') return /no PCI function|is bound to/.test(err.message) ? `${spec.key}.device` : spec.key;
+  if (spec.bus !== 'mdev') return /^ENODEV: no device|is bound to/.test(err.message) ? `${spec.key}.device` : spec.key;
   if (/no type/.test(err.message)) return `${spec.key}.type`;
   if (/no mdev parent|several parents|has no parent/.test(err.message)) return `${spec.key}.parent`;
   if (err.code === 'EEXIST' && spec.uuid !== undefined) return `${spec.key}.uuid`;
