@@ -8,12 +8,13 @@ import { readCorpus } from './corpus.js';
 await prepareTargets();
 
 for (const t of FUZZ_TARGETS) {
-  test(`fuzz corpus of ${t.name} replays without a finding`, () => {
+  test(`fuzz corpus of ${t.name} replays without a finding`, async (tc) => {
+    tc.after(() => t.close?.());
     const inputs = [...t.seeds().map((data, i) => ({ name: `seed ${i}`, data })), ...readCorpus('corpus', t.name), ...readCorpus('crashers', t.name)];
     assert.ok(inputs.length > 0);
     for (const { name, data } of inputs) {
       try {
-        t.run(data);
+        await t.run(data);
       } catch (err) {
         assert.fail(`${t.name} input ${name}: ${err instanceof Finding ? err.message : String(err)}`);
       }

@@ -32,10 +32,10 @@ let execs = 0;
 let findings = 0;
 let added = 0;
 
-function runOne(input: Uint8Array): boolean {
+async function runOne(input: Uint8Array): Promise<boolean> {
   execs++;
   try {
-    target!.run(input);
+    await target!.run(input);
   } catch (err) {
     if (!(err instanceof Finding)) throw err;
     findings++;
@@ -47,14 +47,14 @@ function runOne(input: Uint8Array): boolean {
 }
 
 // The starting corpus sets the baseline coverage.
-for (const c of corpus) runOne(c);
+for (const c of corpus) await runOne(c);
 coverage.takeNew();
 const start = performance.now();
 const deadline = start + seconds * 1000;
 while (performance.now() < deadline && findings === 0) {
   const parent = rng.pick(corpus);
   const input = mutate(parent, rng, rng.pick(corpus), target.maxLen);
-  if (!runOne(input)) break;
+  if (!(await runOne(input))) break;
   if (coverage.takeNew() > 0) {
     corpus.push(input);
     if (stored.length > 0 || added < 10_000) writeCorpus('corpus', target.name, input);
@@ -66,4 +66,5 @@ process.stdout.write(
   `${JSON.stringify({ fuzz: target.name, seconds: Number(secs.toFixed(1)), execs, execsPerSecond: Math.round(execs / secs), blocks: coverage.blocks, corpus: corpus.length, added, findings })}\n`,
 );
 coverage.close();
+await target.close?.();
 process.exit(findings > 0 ? 1 : 0);

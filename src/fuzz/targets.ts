@@ -8,27 +8,13 @@ import { DriverRegistry, builtinDrivers } from '../drivers/registry.js';
 import * as uapi from '../uapi/index.js';
 import { VfioError } from '../uapi/errno.js';
 import * as proto from '../vfio-user/protocol/index.js';
+import { Finding } from './finding.js';
+import type { FuzzTarget } from './finding.js';
+import { sessionTarget } from './session-target.js';
+import { configSpaceTarget } from './config-space-target.js';
 
-export interface FuzzTarget {
-  readonly name: string;
-  /** Longest input the mutator makes. */
-  readonly maxLen: number;
-  /** Inputs to start from when the corpus is empty (valid messages, configs, requests). */
-  seeds(): Uint8Array[];
-  /** Runs one input; throws only for a finding. */
-  run(input: Uint8Array): void;
-}
-
-/** An unexpected error: what the input made the code under test do. */
-export class Finding extends Error {
-  constructor(
-    readonly target: string,
-    override readonly cause: unknown,
-  ) {
-    super(`${target}: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`);
-    this.name = 'Finding';
-  }
-}
+export { Finding } from './finding.js';
+export type { FuzzTarget } from './finding.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -157,4 +143,4 @@ const control: FuzzTarget = {
     }),
 };
 
-export const FUZZ_TARGETS: readonly FuzzTarget[] = Object.freeze([framer, vfioUser, uapiDecoders, config, control]);
+export const FUZZ_TARGETS: readonly FuzzTarget[] = Object.freeze([framer, vfioUser, uapiDecoders, config, control, sessionTarget, configSpaceTarget]);
