@@ -47,7 +47,17 @@ export interface VfioUserServerOptions {
    * is what QEMU 10.x's vfio-user-pci speaks; 'spec' is the document's and libvfio-user's.
    */
   readonly dmaLayout?: DmaRwLayout;
+  /**
+   * Connections open at once, all devices together (default 1024) and per device (default 8: one client uses a
+   * device, the others are refused with EBUSY after VERSION). A connection past either is closed at accept, with
+   * a log line, so clients that connect and say nothing cannot take every fd of the server.
+   */
+  readonly maxConnections?: number;
+  readonly maxConnectionsPerDevice?: number;
 }
+
+const DEFAULT_MAX_CONNECTIONS = 1024;
+const DEFAULT_MAX_CONNECTIONS_PER_DEVICE = 8;
 
 interface Export {
   readonly device: VfioDevice;
@@ -66,10 +76,16 @@ export class VfioUserServer {
   #otherActiveAt = 0;
   #closing = false;
   #idle: (() => void) | undefined;
+  readonly #maxConnections: number;
+  readonly #maxPerDevice: number;
+  /** Connections refused at accept since the last log line about it. */
+  #refused = 0;
 
   constructor(opts: VfioUserServerOptions = {}) {
     this.#log = opts.logger ?? silentLogger;
     this.#createProcess = opts.createProcess ?? ((host) => new VfioProcess(host, { logger: this.#log }));
+    this.#maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.#maxPerDevice = opts.maxConnectionsPerDevice ?? DEFAULT_MAX_CONNECTIONS_PER_DEVICE;
     this.#host = {
       logger: this.#log,
       hotPath: { ...DEFAULT_HOT_PATH, ...opts.hotPath },
@@ -166,6 +182,18 @@ export class VfioUserServer {
         this.#log.warn({ errno: -fd }, 'vfio-user: accept failed');
         return;
       }
+      if (this.#connections.size >= this.#maxConnections || this.connectionsOf(device).length >= this.#maxPerDevice) {
+        native.close(fd);
+        // One line per burst: a flood of connections must not become a flood of log lines.
+        if (this.#refused++ === 0) {
+          this.#log.warn(
+            { device: device.name, open: this.#connections.size, maxConnections: this.#maxConnections, maxConnectionsPerDevice: this.#maxPerDevice },
+            'vfio-user: connection refused: too many open connections',
+          );
+        }
+        continue;
+      }
+      this.#refused = 0;
       const conn = new Connection(this.#host, device, fd, this.#host.limits.maxMsgFds);
       this.#connections.add(conn);
       this.#log.debug({ conn: conn.id, device: device.name }, 'vfio-user: client connected');
