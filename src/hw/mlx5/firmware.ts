@@ -86,6 +86,8 @@ export class Mlx5Firmware {
       if (incremental && !m.tracking) throw new VfioError('EINVAL', 'incremental query without tracking');
       sections = vf.fwSections(!incremental);
     }
+    // Nothing changed since the tracked save: nothing to save.
+    if (incremental && sections.length === 0) return { requiredUmemSize: 0, remainingTotalSize: 0 };
     const total = imageBytes(sections);
     if (!chunk || !this.caps.migrationInChunks) return { requiredUmemSize: total, remainingTotalSize: total };
     const least = VHCA_IMAGE_HEADER_SIZE + Math.max(0, ...sections.map(vhcaSectionBytes));

@@ -169,7 +169,6 @@ export class Mlx5Vf extends PciFunction {
     for (const q of this.queues) q.reset();
     this.devmem.fill(0);
     this.runState = 'running';
-    this.tracker = null;
     this.fwMig = { tracking: false, pending: [] };
     this.markAllDirty();
     this.updateIrq();
