@@ -31,6 +31,7 @@ export const Errno = Object.freeze({
   EDEADLK: 35,
   ENAMETOOLONG: 36,
   ENOSYS: 38,
+  ENOMSG: 42,
   ENODATA: 61,
   EPROTO: 71,
   EBADMSG: 74,
