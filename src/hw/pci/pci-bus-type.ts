@@ -20,6 +20,8 @@ export interface PciDeviceId {
   readonly class?: number;
   readonly classMask?: number;
   readonly driverData?: number;
+  /** Matches only a function whose driver_override names the driver (PCI_DRIVER_OVERRIDE_DEVICE_VFIO's override_only). */
+  readonly overrideOnly?: boolean;
 }
 
 /** struct pci_driver. */
@@ -73,7 +75,9 @@ const PCI_DEVICE_ID_ANY: PciDeviceId = Object.freeze({ vendor: PCI_ANY_ID, devic
 /** pci_match_device(): driver_override first, then dynamic ids, then the id table. */
 export function pciMatchDevice(s: PciDriverState, pdev: PciDev): PciDeviceId | null {
   if (pdev.driverOverride !== null && pdev.driverOverride !== s.pdrv.name) return null;
-  const found = s.dynids.find((id) => pciMatchOneDevice(id, pdev)) ?? s.pdrv.idTable?.find((id) => pciMatchOneDevice(id, pdev));
+  const found =
+    s.dynids.find((id) => pciMatchOneDevice(id, pdev)) ??
+    s.pdrv.idTable?.find((id) => pciMatchOneDevice(id, pdev) && (id.overrideOnly !== true || pdev.driverOverride !== null));
   if (found !== undefined) return found;
   return pdev.driverOverride !== null ? PCI_DEVICE_ID_ANY : null;
 }
