@@ -7,6 +7,11 @@ import type { BuiltPciMachine, PciRootConfig } from '../hw/pci/machine-spec.js';
 import { pciDevices, pciRemoveRootBus, pciScanRootBus } from '../hw/pci/scan.js';
 import type { PciRootBus } from '../hw/pci/scan.js';
 import { pciPendingRemoval } from '../hw/pci/pci-bus-type.js';
+import type { PciDriver } from '../hw/pci/pci-bus-type.js';
+import { pciRegisterDriver, pciUnregisterDriver } from '../hw/pci/pci-driver.js';
+import { pciPfStubDriver } from '../hw/pci/pf-stub.js';
+import type { PciFunction } from '../hw/pci/pci-function.js';
+import { VfioError } from '../uapi/errno.js';
 import { PciDev } from '../hw/pci/pci-dev.js';
 import type { Device } from '../base/device.js';
 import type { MachineBus } from './machine.js';
@@ -31,12 +36,17 @@ export class PciMachine implements MachineBus {
   readonly title = 'PCI';
   readonly #host: Host;
   readonly #roots: { readonly root: PciRootBus; readonly built: BuiltPciMachine }[] = [];
+  /** pci-pf-stub, registered when a PF's VFs are enabled at start (binds by driver_override only). */
+  #pfStub: PciDriver | null = null;
 
   private constructor(host: Host) {
     this.#host = host;
   }
 
-  /** Builds and scans every root of `config` (a failure removes what was built). */
+  /**
+   * Builds and scans every root of `config`, then enables the VFs the config asks for (the PF bound to
+   * pci-pf-stub, then its sriov_numvfs written, as a user does); a failure removes what was built.
+   */
   static async start(host: Host, config: readonly PciRootConfig[], log: Logger): Promise<PciMachine> {
     const m = new PciMachine(host);
     try {
@@ -48,12 +58,26 @@ export class PciMachine implements MachineBus {
           built.close();
           throw err;
         }
+        for (const { hw, numVfs } of built.vfsAtStart) m.#enableVfs(hw, numVfs);
       }
     } catch (err) {
       await m.close();
       throw err;
     }
     return m;
+  }
+
+  #enableVfs(hw: PciFunction, numVfs: number): void {
+    const pf = pciDevices(this.#host).find((p) => p.hw === hw);
+    if (pf === undefined) throw new VfioError('ENODEV', `the ${hw.model} was not found on the bus`);
+    if (this.#pfStub === null) {
+      this.#pfStub = pciPfStubDriver([]);
+      pciRegisterDriver(this.#host, this.#pfStub);
+    }
+    const sysfs = this.#host.sysfs;
+    sysfs.write(`/sys/bus/pci/devices/${pf.bdf}/driver_override`, 'pci-pf-stub');
+    sysfs.write('/sys/bus/pci/drivers/pci-pf-stub/bind', pf.bdf);
+    sysfs.write(`/sys/bus/pci/devices/${pf.bdf}/sriov_numvfs`, String(numVfs));
   }
 
   /** Every function, in bus order. */
@@ -91,5 +115,7 @@ export class PciMachine implements MachineBus {
       await pciRemoveRootBus(root);
       built.close();
     }
+    if (this.#pfStub !== null) await pciUnregisterDriver(this.#host, this.#pfStub);
+    this.#pfStub = null;
   }
 }

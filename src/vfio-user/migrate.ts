@@ -46,6 +46,8 @@ export interface MigrationProgress {
 export interface MigrateOptions {
   /** Guest memory both devices map: the source's; the target's too unless `targetMemory` is given. */
   readonly memory?: MigrationMemory;
+  /** The caller (a VMM) has mapped `memory` on the source itself: only the target gets it mapped. */
+  readonly memoryMappedOnSource?: boolean;
   /** The target's own guest memory (same size): the source's is copied there, then its dirty pages. */
   readonly targetMemory?: MigrationMemory;
   /** PRE_COPY rounds at most (default 8). */
@@ -130,6 +132,7 @@ export async function migrateDevice(src: VfioUserClient, dst: VfioUserClient, op
   let pageSize = pageSizeAsked;
   let logging = false;
   let mapped = false;
+  let dstMapped = false;
   let iterations = 0;
   let preCopyBytes = 0;
   let stopCopyBytes = 0;
@@ -186,9 +189,12 @@ export async function migrateDevice(src: VfioUserClient, dst: VfioUserClient, op
 
   try {
     if (mem !== undefined && dstMem !== undefined) {
-      await src.dmaMap({ iova: mem.iova, size: mem.size, fd: mem.fd, prot: { read: true, write: true } });
+      if (opts.memoryMappedOnSource !== true) {
+        await src.dmaMap({ iova: mem.iova, size: mem.size, fd: mem.fd, prot: { read: true, write: true } });
+        mapped = true;
+      }
       await dst.dmaMap({ iova: dstMem.iova, size: dstMem.size, fd: dstMem.fd, prot: { read: true, write: true } });
-      mapped = true;
+      dstMapped = true;
       if (await dmaLoggingSupported(src)) {
         pageSize = await dmaLoggingStart(src, pageSizeAsked, [{ iova: mem.iova, length: mem.size }]);
         logging = true;
@@ -244,10 +250,8 @@ export async function migrateDevice(src: VfioUserClient, dst: VfioUserClient, op
     if (srcMoved) await setMigrationState(src, VFIO_DEVICE_STATE_RUNNING).catch(() => (source = 'unknown'));
     if (logging) await dmaLoggingStop(src).catch(() => {});
     await setMigrationState(dst, VFIO_DEVICE_STATE_STOP).catch(() => dst.reset().catch(() => {}));
-    if (mapped) {
-      await src.dmaUnmap('all').catch(() => {});
-      await dst.dmaUnmap('all').catch(() => {});
-    }
+    if (mapped && mem !== undefined) await src.dmaUnmap({ iova: mem.iova, size: mem.size }).catch(() => {});
+    if (dstMapped && dstMem !== undefined) await dst.dmaUnmap({ iova: dstMem.iova, size: dstMem.size }).catch(() => {});
     if (err instanceof MigrationError) throw new MigrationError(err.message, source, err.cause);
     throw new MigrationError(`migration failed: ${(err as Error).message}`, source, err);
   }

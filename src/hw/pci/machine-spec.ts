@@ -9,6 +9,7 @@ import type { Chardev } from '../chardev.js';
 import { PcieDmaEngine } from './dma-engine.js';
 import { PciSerialCard } from './serial-card.js';
 import { SriovDmaPf } from './sriov-dma-pf.js';
+import { Mlx5Pf } from '../mlx5/pf.js';
 import type { PciFunction } from './pci-function.js';
 import type { PciNodeSpec, PciRootSpec } from './topology.js';
 
@@ -17,7 +18,7 @@ const place = {
   function: intRange(0, 7).optional().describe('function number (default 0); several in one slot make it multifunction'),
 };
 
-const MODELS = ['pci-serial', 'dma-engine', 'sriov-dma-pf'] as const;
+const MODELS = ['pci-serial', 'dma-engine', 'sriov-dma-pf', 'mlx5-pf'] as const;
 const BRIDGES = ['root-port', 'upstream', 'downstream', 'pcie-to-pci', 'pci-bridge'] as const;
 const modelError = (iss: { input?: unknown }): string => `unknown model ${JSON.stringify(iss.input)} (one of ${MODELS.join(', ')})`;
 
@@ -38,6 +39,14 @@ function modelSchemas(baseDir: string) {
       ...place,
       model: z.literal('sriov-dma-pf', { error: modelError }).describe('an SR-IOV PF whose VFs are DMA engines'),
       totalVfs: intRange(1, 64).optional().describe('TotalVFs (default 4)'),
+      numVfs: intRange(0, 64).optional().describe('VFs enabled at start (sriov_numvfs, through pci-pf-stub; default 0)'),
+    }),
+    strictObjectOf({
+      ...place,
+      model: z.literal('mlx5-pf', { error: modelError }).describe('a ConnectX-like PF (15b3:101d) whose VFs (15b3:101e) run work queues and migrate (mlx5-vfio-pci)'),
+      totalVfs: intRange(1, 64).optional().describe('TotalVFs (default 4)'),
+      numVfs: intRange(0, 64).optional().describe('VFs enabled at start (sriov_numvfs, through pci-pf-stub; default 0)'),
+      chunks: z.boolean().optional().describe('firmware saves VF state in chunks (migration_in_chunks; default false)'),
     }),
   ] as const;
 }
@@ -91,6 +100,8 @@ export type PciRootConfig = z.output<ReturnType<typeof pciRootConfigSchema>>;
 /** Hardware built from a config: the spec to scan, and the close of the host ends its models opened. */
 export interface BuiltPciMachine {
   readonly spec: PciRootSpec;
+  /** SR-IOV PFs whose config asks for VFs at start (sriov_numvfs once the machine is scanned). */
+  readonly vfsAtStart: readonly { readonly hw: PciFunction; readonly numVfs: number }[];
   /** Closes every chardev the models were given. Idempotent. */
   close(): void;
 }
@@ -98,6 +109,7 @@ export interface BuiltPciMachine {
 /** Builds the models `root` names (a failure closes what was opened). */
 export function pciBuildFromConfig(root: PciRootConfig, log: Logger): BuiltPciMachine {
   const chardevs: Chardev[] = [];
+  const vfsAtStart: { hw: PciFunction; numVfs: number }[] = [];
   const close = (): void => {
     for (const c of chardevs.splice(0)) c.close();
   };
@@ -114,6 +126,11 @@ export function pciBuildFromConfig(root: PciRootConfig, log: Logger): BuiltPciMa
         return new PcieDmaEngine(n.flr === undefined ? {} : { flr: n.flr });
       case 'sriov-dma-pf':
         return new SriovDmaPf(n.totalVfs === undefined ? {} : { totalVfs: n.totalVfs });
+      case 'mlx5-pf':
+        return new Mlx5Pf({
+          ...(n.totalVfs !== undefined ? { totalVfs: n.totalVfs } : {}),
+          ...(n.chunks !== undefined ? { caps: { migrationInChunks: n.chunks } } : {}),
+        });
     }
   };
   const node = (n: PciNodeConfig): PciNodeSpec => {
@@ -128,7 +145,9 @@ export function pciBuildFromConfig(root: PciRootConfig, log: Logger): BuiltPciMa
         below: (n.below ?? []).map(node),
       };
     }
-    return { device: n.device, ...fn, hw: model(n) };
+    const hw = model(n);
+    if ('numVfs' in n && n.numVfs !== undefined && n.numVfs > 0) vfsAtStart.push({ hw, numVfs: n.numVfs });
+    return { device: n.device, ...fn, hw };
   };
   try {
     const spec: PciRootSpec = {
@@ -136,7 +155,7 @@ export function pciBuildFromConfig(root: PciRootConfig, log: Logger): BuiltPciMa
       ...(root.bus !== undefined ? { bus: root.bus } : {}),
       devices: root.devices.map(node),
     };
-    return { spec, close };
+    return { spec, vfsAtStart, close };
   } catch (err) {
     close();
     throw err;
