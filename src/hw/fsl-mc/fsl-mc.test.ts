@@ -198,3 +198,21 @@ test("an object's MSI: pool, irqs, request_irq programs it through the container
   fslMcCleanupIrqPool(dprc2);
   assert.equal(dprc2.mcBus?.irqPool, null);
 });
+
+test("an object's state saves to a versioned record and loads back; a foreign record is refused", () => {
+  const dpni = new DpniHw(5);
+  dpni.enabled = true;
+  const irq = dpni.irqs[0];
+  assert.ok(irq !== undefined);
+  irq.enable = true;
+  irq.mask = DPNI_IRQ_EVENT_LINK_CHANGED;
+  dpni.setLink(true);
+  const rec = dpni.save();
+  assert.deepEqual(rec, { version: 1, enabled: true, irqs: [{ enable: true, mask: 1, status: 1 }] });
+  dpni.reset();
+  assert.equal(dpni.enabled, false);
+  dpni.load(rec);
+  assert.equal(dpni.enabled, true);
+  assert.deepEqual({ enable: irq.enable, mask: irq.mask, status: irq.status }, { enable: true, mask: 1, status: 1 });
+  assert.throws(() => dpni.load({ ...rec, irqs: [] }), errno('EINVAL'));
+});

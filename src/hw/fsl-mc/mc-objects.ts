@@ -115,7 +115,10 @@ export class McObject {
   load(rec: McObjectRecord): void {
     if (rec.version !== 1 || rec.irqs.length !== this.irqs.length) throw new VfioError('EINVAL', `${this.type}.${this.id}: bad state record`);
     this.enabled = rec.enabled;
-    rec.irqs.forEach((r, i) => Object.assign(this.irqs[i] ?? freshIrq(), { ...r, sent: false }));
+    rec.irqs.forEach((r, i) => {
+      const irq = this.irqs[i];
+      if (irq !== undefined) Object.assign(irq, { enable: r.enable, mask: r.mask, status: r.status, sent: false });
+    });
   }
 
   /** Releases host resources the object holds (memfds). */
