@@ -9,6 +9,8 @@ import type { ConfigClaim, DriverParams, VfioDriverBus, VfioDriverDescriptor } f
 import type { DriverRegistry } from '../drivers/registry.js';
 import { pciRootConfigSchema } from '../hw/pci/machine-spec.js';
 import type { PciRootConfig } from '../hw/pci/machine-spec.js';
+import { fslMcConfigSchema } from '../hw/fsl-mc/machine-spec.js';
+import type { FslMcConfig } from '../hw/fsl-mc/machine-spec.js';
 
 /** What every device entry has. */
 interface DeviceSpecBase {
@@ -57,6 +59,8 @@ export interface ServeConfig {
   readonly modules: Readonly<Record<string, DriverParams>>;
   /** The simulated machine's PCI root buses (`machine.pci`). */
   readonly pci: readonly PciRootConfig[];
+  /** The simulated DPAA2 management complex (`machine.fslMc`), if any. */
+  readonly fslMc?: FslMcConfig;
   readonly devices: readonly DeviceSpec[];
 }
 
@@ -107,6 +111,7 @@ function rootShape(baseDir: string) {
     modules: strictObjectOf({}).catchall(z.unknown()).optional().describe('options of each driver module, by driver name (e.g. {"mdpy": {"count": 8}})'),
     machine: strictObjectOf({
       pci: listOf(pciRootConfigSchema(baseDir)).optional().describe('PCI root buses, each with its bridges and functions'),
+      fslMc: fslMcConfigSchema.optional().describe('a DPAA2 management complex: the root DPRC, its objects and child containers (fsl-mc bus)'),
     })
       .optional()
       .describe('the simulated hardware: buses and the models on them'),
@@ -228,6 +233,7 @@ export function parseConfig(json: unknown, baseDir: string, cwd: string, registr
     drivers: root.drivers ?? [],
     modules,
     pci: root.machine?.pci ?? [],
+    ...(root.machine?.fslMc !== undefined ? { fslMc: root.machine.fslMc } : {}),
     devices,
   };
 }

@@ -74,12 +74,14 @@ export class Machine {
 
   /** Unbinds `dev` from its driver and waits for the driver's remove. */
   async unbind(bus: MachineBus, dev: Device): Promise<void> {
+    // Gone with its parent already (a DPRC's objects leave when the DPRC is unbound): only its remove to wait for.
+    if (!bus.devices().includes(dev)) return bus.pendingRemoval(dev);
     const drv = dev.driver;
     if (drv === null) throw new VfioError('ENODEV', `${dev.name} has no driver`);
     this.#host.sysfs.write(`/sys/bus/${bus.name}/drivers/${drv.name}/unbind`, dev.name);
     await bus.pendingRemoval(dev);
-    // Balances the driver_override bind set, so the device is free for any driver again.
-    this.#host.sysfs.write(`/sys/bus/${bus.name}/devices/${dev.name}/driver_override`, '\n');
+    // Balances the driver_override bind set, so the device is free for any driver again (if it is still there).
+    if (bus.devices().includes(dev)) this.#host.sysfs.write(`/sys/bus/${bus.name}/devices/${dev.name}/driver_override`, '\n');
   }
 
   /** Removes every bus's hardware, last built first. Idempotent. */

@@ -24,6 +24,8 @@ import { DeviceExports } from './export-server.js';
 import { PciMachine } from './pci-machine.js';
 import type { PciFunctionInfo } from './pci-machine.js';
 import type { PciRootConfig } from '../hw/pci/machine-spec.js';
+import type { FslMcConfig } from '../hw/fsl-mc/machine-spec.js';
+import { fslMcMachineBus } from './fsl-mc-machine.js';
 import { Machine } from './machine.js';
 import type { MachineBus } from './machine.js';
 
@@ -36,6 +38,8 @@ export interface RuntimeOptions {
   readonly moduleOptions?: Readonly<Record<string, DriverParams>>;
   /** The simulated PCI machine's root buses, built before any module loads. */
   readonly pci?: readonly PciRootConfig[];
+  /** The simulated DPAA2 management complex, built before any module loads. */
+  readonly fslMc?: FslMcConfig;
 }
 
 export interface CreateOptions {
@@ -81,6 +85,7 @@ export class Runtime {
       // Hardware first: a driver module binds what matches when it registers, as at boot.
       rt.#pciMachine = await PciMachine.start(rt.host, opts.pci ?? [], opts.logger);
       rt.#machine.add(rt.#pciMachine);
+      if (opts.fslMc !== undefined) rt.#machine.add(fslMcMachineBus(rt.host, opts.fslMc, opts.logger));
       for (const driver of opts.registry.list()) {
         const module = driver.register(rt.host, opts.moduleOptions?.[driver.name] ?? {});
         rt.#modules.set(driver.name, { driver, module });
@@ -257,16 +262,25 @@ export class Runtime {
   async bindDevice(name: string, driver: string, opts: { readonly socket?: string } = {}): Promise<DeviceInfo> {
     this.#checkOpen();
     const d = this.#modules.get(driver)?.driver;
-    const { bus } = this.#machine.device(name);
+    const found = this.#machine.device(name);
+    const { bus } = found;
     const busDriver = d !== undefined && d.bus === bus.name ? (d.busDriver ?? d.name) : driver;
-    const { dev } = this.#machine.bind(name, busDriver);
+    // A device its driver already took (a DPRC's objects follow it to vfio-fsl-mc) is only exported.
+    const already = found.dev.driver?.name === busDriver && boundVfioDevice(found.dev) !== null;
+    const hostDriver = found.dev.driver;
+    if (!already && hostDriver !== null && boundVfioDevice(found.dev) === null) {
+      // Bound to a host driver (fsl_mc_dprc, pci-pf-stub...): taken from it first, as `driverctl set-override` does.
+      await this.#machine.unbind(bus, found.dev);
+      this.logger.info({ bus: bus.name, device: name, driver: hostDriver.name }, 'device taken from its host driver');
+    }
+    const { dev } = already ? found : this.#machine.bind(name, busDriver);
     const vdev = boundVfioDevice(dev);
     if (vdev !== null && opts.socket !== undefined) {
       try {
         await this.exportDevice(vdev, opts.socket);
       } catch (err) {
         // Balances the bind above.
-        await this.#machine.unbind(bus, dev);
+        if (!already) await this.#machine.unbind(bus, dev);
         throw err;
       }
     }
@@ -316,6 +330,14 @@ export class Runtime {
       openCount: vdev?.openCount ?? 0,
       clients: vdev === null ? 0 : this.#exports.clients(vdev),
     };
+  }
+
+  /** Whether a PCI VMM (QEMU's vfio-user-pci) can attach `vfioN`: an mdev of a vfio-pci type, or a PCI function. */
+  isPciDevice(name: string): boolean {
+    for (const m of mdevHostState(this.host).mdevs.values()) {
+      if (mdevVfioDevice(m)?.name === name) return m.type.deviceApi === 'vfio-pci';
+    }
+    return this.#boundVfio().some(({ bus, dev }) => bus.name === 'pci' && boundVfioDevice(dev)?.name === name);
   }
 
   /** The sysfs tree below `path`. */

@@ -54,7 +54,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     process.stderr.write(`vfio-ts: bad config: runDir: cannot create ${config.runDir} (${code}: a file is in the way, or no permission)\n`);
     return EXIT_CONFIG;
   }
-  const runtime = await Runtime.start({ logger, requestIntervalMs: config.requestIntervalMs, registry, moduleOptions: config.modules, pci: config.pci });
+  const runtime = await Runtime.start({ logger, requestIntervalMs: config.requestIntervalMs, registry, moduleOptions: config.modules, pci: config.pci, ...(config.fslMc !== undefined ? { fslMc: config.fslMc } : {}) });
   let control: ControlServer | null = null;
   const progress = (msg: string): void => logger.info({}, msg);
 
@@ -168,11 +168,14 @@ function printBanner(out: (line: string) => void, devices: readonly DeviceInfo[]
   }
   out(`  control socket ${config.control}`);
   out('');
-  out('Attach it to a VM with QEMU >= 10.1 (guest RAM must be a shared memfd so the server can reach it):');
-  out('');
-  const sockets = devices.flatMap((d) => (d.socket === null ? [] : [{ path: d.socket, id: d.name }]));
-  out(qemuCommandLine(sockets, config.guestMemoryMiB));
-  out('');
+  // QEMU's vfio-user client is PCI-only: ccw, AP, platform, AMBA and fsl-mc devices get no -device line.
+  const sockets = devices.flatMap((d) => (d.socket === null || !runtime.isPciDevice(d.name) ? [] : [{ path: d.socket, id: d.name }]));
+  if (sockets.length > 0) {
+    out('Attach it to a VM with QEMU >= 10.1 (guest RAM must be a shared memfd so the server can reach it):');
+    out('');
+    out(qemuCommandLine(sockets, config.guestMemoryMiB));
+    out('');
+  }
   for (const drv of new Set(config.devices.map((d) => d.driver))) {
     const hint = runtime.guestHint(drv);
     if (hint !== undefined) out(`In the guest: ${hint}`);
