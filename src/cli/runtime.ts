@@ -266,7 +266,11 @@ export class Runtime {
     const { bus } = found;
     const busDriver = d !== undefined && d.bus === bus.name ? (d.busDriver ?? d.name) : driver;
     // A device its driver already took (a DPRC's objects follow it to vfio-fsl-mc) is only exported.
-    const already = found.dev.driver?.name === busDriver && boundVfioDevice(found.dev) !== null;
+    const taken = boundVfioDevice(found.dev);
+    if (taken !== null && this.#exports.socketOf(taken) !== null) {
+      throw new VfioError('EBUSY', `${name} is bound to ${found.dev.driver?.name ?? '?'} (unbind it first)`);
+    }
+    const already = found.dev.driver?.name === busDriver && taken !== null;
     const hostDriver = found.dev.driver;
     if (!already && hostDriver !== null && boundVfioDevice(found.dev) === null) {
       // Bound to a host driver (fsl_mc_dprc, pci-pf-stub...): taken from it first, as `driverctl set-override` does.
