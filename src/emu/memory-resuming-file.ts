@@ -10,6 +10,9 @@ import type { MigratableMemory } from './migratable-memory.js';
 import { MIG_PAGE_SIZE, PAGE_RECORD_FLAG_ZERO, PAGE_RECORD_HEADER_SIZE, PAGE_RECORD_MAGIC, decodePageRecordHeader, pageCrc } from './page-records.js';
 import { STATE_RECORD_FLAG_PRECOPY, STATE_RECORD_HEADER_SIZE, STATE_RECORD_MAGIC, decodeStateRecordAt } from './state-record.js';
 
+/** Both record kinds have a 24-byte header. */
+const HEADER_SIZE = Math.max(STATE_RECORD_HEADER_SIZE, PAGE_RECORD_HEADER_SIZE);
+
 export interface MemoryResumingOptions {
   readonly memory: MigratableMemory;
   /** The device type a stream must be for, and its state version. */
@@ -37,15 +40,27 @@ export class MemoryResumingFile implements VfioMigrationFile {
     if (this.disabled) throw new VfioError('ENODEV', 'migration stream is closed');
     if (this.failed !== null) throw new VfioError('EINVAL', `the stream failed before: ${this.failed.message}`);
     try {
-      const bytes = this.staged.length === 0 ? data : concat(this.staged, data);
       let at = 0;
+      // A record begun in an earlier write: complete it first (its header, then its body), copying only its bytes.
+      while (this.staged.length > 0 && at < data.length) {
+        const known = this.recordEnd(this.staged, 0);
+        const need = (known ?? HEADER_SIZE) - this.staged.length;
+        const take = Math.min(need, data.length - at);
+        this.staged = concat(this.staged, data.subarray(at, at + take));
+        at += take;
+        const end = this.recordEnd(this.staged, 0);
+        if (end !== null && end === this.staged.length) {
+          this.apply(this.staged, 0, end);
+          this.staged = new Uint8Array(0);
+        }
+      }
       for (;;) {
-        const end = this.recordEnd(bytes, at);
-        if (end === null || end > bytes.length) break;
-        this.apply(bytes, at, end);
+        const end = this.recordEnd(data, at);
+        if (end === null || end > data.length) break;
+        this.apply(data, at, end);
         at = end;
       }
-      this.staged = bytes.slice(at);
+      if (at < data.length) this.staged = data.slice(at);
       return data.length;
     } catch (err) {
       this.failed = VfioError.is(err) ? err : new VfioError('EINVAL', String(err));
