@@ -63,3 +63,25 @@ test('vfio-ts migrate: an mtty with a half-drained FIFO continues on another ser
   assert.equal(json.code, 1, 'the target device is held by a client');
   assert.match(json.stderr, /cannot connect to the source/);
 });
+
+test('vfio-ts migrate: an mdpy framebuffer drawn by a client shows on the other server', async (t) => {
+  const a = await serve(t, [{ driver: 'mdpy', type: 'vga' }]);
+  const b = await serve(t, [{ driver: 'mdpy', type: 'vga' }]);
+  const src = a.sock('mdpy0');
+  const dst = b.sock('mdpy0');
+  // A blue 64-pixel line at row 100 over mdpy's gray gradient.
+  const line = Buffer.alloc(64 * 4);
+  for (let i = 0; i < line.length; i += 4) line.set([0xff, 0, 0, 0], i);
+  const guest = await VfioUserClient.connect(src);
+  await guest.regionWrite(BAR0, 100 * 640 * 4, line);
+  const before = await guest.regionRead(BAR0, 99 * 640 * 4, 3 * 640 * 4);
+  await guest.close();
+
+  const ok = await runCli(t, ['migrate', '--from', src, '--to', dst], a.dir);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, new RegExp(`^migrated ${src} -> ${dst}$`, 'm'));
+  const target = await VfioUserClient.connect(dst);
+  t.after(() => target.close());
+  assert.deepEqual(await target.regionRead(BAR0, 99 * 640 * 4, 3 * 640 * 4), before, 'the gradient rows and the line');
+  assert.deepEqual([...(await target.regionRead(BAR0, 100 * 640 * 4, 4))], [0xff, 0, 0, 0]);
+});

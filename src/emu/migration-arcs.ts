@@ -5,6 +5,10 @@ import { VfioDeviceMigState, vfioDeviceMigStateName } from '../uapi/migration.js
 import { migCheckFlags, migGetNextState } from '../vfio/migration-fsm.js';
 import type { VfioDeviceOps, VfioMigrationFile } from '../vfio/vfio-ops.js';
 import { ResumingMigrationFile, SavingMigrationFile } from './migration-files.js';
+import { MemoryResumingFile } from './memory-resuming-file.js';
+import { MemorySavingFile, initialRuns } from './memory-saving-file.js';
+import type { MigratableMemory } from './migratable-memory.js';
+import { pageRecordSize } from './page-records.js';
 import { STATE_RECORD_FLAG_PRECOPY, decodeStateRecord, encodeStateRecord } from './state-record.js';
 import type { VfioPciEmuDevice } from './pci-emu-device.js';
 
@@ -25,15 +29,20 @@ export interface SnapshotMigrationHooks {
   quiesce?(): void;
   /** The way back to running. */
   unquiesce?(): void;
-  /** Largest stream a resume accepts (default 1 MiB); more is ENOMEM. */
+  /** Largest stream a resume accepts (default 1 MiB); more is ENOMEM. With `memory`: the largest state record. */
   readonly maxStreamBytes?: number;
+  /**
+   * Memory that migrates page by page beside the state (a framebuffer, VRAM): the streams then carry binary page
+   * records (src/emu/page-records.ts), PRE_COPY sends every page once and then what changed.
+   */
+  readonly memory?: MigratableMemory;
 }
 
 /** The per-device migration state: current FSM state and the open data streams. */
 export class SnapshotMigration {
   state: VfioDeviceMigState = RUNNING;
-  private saving: SavingMigrationFile | null = null;
-  private resuming: ResumingMigrationFile | null = null;
+  private saving: SavingMigrationFile | MemorySavingFile | null = null;
+  private resuming: ResumingMigrationFile | MemoryResumingFile | null = null;
 
   constructor(readonly hooks: SnapshotMigrationHooks) {
     migCheckFlags(hooks.flags);
@@ -65,7 +74,7 @@ export class SnapshotMigration {
     if (arc(RESUMING, STOP)) {
       const r = this.resuming;
       if (r === null) throw new VfioError('EINVAL', 'no resume stream');
-      this.hooks.load(decodeStateRecord(r.bytes(), this.hooks.device, this.hooks.version));
+      this.hooks.load(r instanceof MemoryResumingFile ? r.finish() : decodeStateRecord(r.bytes(), this.hooks.device, this.hooks.version));
       this.disableFiles();
       return null;
     }
@@ -82,12 +91,15 @@ export class SnapshotMigration {
       // The stream the user already holds gets the final record; no new file.
       const s = this.saving;
       if (s === null) throw new VfioError('EINVAL', 'no saving stream');
-      s.append(this.snapshot(0));
+      if (s instanceof MemorySavingFile) s.finish();
+      else s.append(this.snapshot(0));
       return null;
     }
     if (arc(STOP, RESUMING)) {
       this.disableFiles();
-      this.resuming = new ResumingMigrationFile(this.hooks.maxStreamBytes ?? 1 << 20);
+      const { memory, device, version } = this.hooks;
+      const maxBytes = this.hooks.maxStreamBytes ?? 1 << 20;
+      this.resuming = memory === undefined ? new ResumingMigrationFile(maxBytes) : new MemoryResumingFile({ memory, device, version, maxStateBytes: maxBytes });
       return this.resuming;
     }
     throw new VfioError('EINVAL', `unexpected arc ${vfioDeviceMigStateName(cur)} -> ${vfioDeviceMigStateName(next)}`);
@@ -97,17 +109,30 @@ export class SnapshotMigration {
     return encodeStateRecord(this.hooks.device, this.hooks.version, this.hooks.save(), flags);
   }
 
-  private openSaving(flags: number): SavingMigrationFile {
+  private openSaving(flags: number): SavingMigrationFile | MemorySavingFile {
     this.disableFiles();
-    const f = new SavingMigrationFile(() => this.state === PRE_COPY || this.state === PRE_COPY_P2P);
+    const inPreCopy = (): boolean => this.state === PRE_COPY || this.state === PRE_COPY_P2P;
+    const memory = this.hooks.memory;
+    if (memory !== undefined) {
+      const m = new MemorySavingFile({ memory, inPreCopy, stateRecord: (final) => this.snapshot(final ? 0 : STATE_RECORD_FLAG_PRECOPY) });
+      if (flags === 0) m.finish();
+      this.saving = m;
+      return m;
+    }
+    const f = new SavingMigrationFile(inPreCopy);
     f.append(this.snapshot(flags));
     this.saving = f;
     return f;
   }
 
-  /** Estimated STOP_COPY size: one snapshot record. */
+  /** Estimated STOP_COPY size: one snapshot record; with memory, the pages as a scan finds them and two records. */
   dataSize(): bigint {
-    return BigInt(this.snapshot(0).length);
+    const record = this.snapshot(0).length;
+    const memory = this.hooks.memory;
+    if (memory === undefined) return BigInt(record);
+    let pages = 0;
+    for (const r of initialRuns(memory.scan())) pages += pageRecordSize(r.count, r.zero);
+    return BigInt(2 * record + pages);
   }
 
   /** mtty_disable_files: open streams stop working (reads/writes ENODEV). */

@@ -43,33 +43,39 @@ export function encodeStateRecord(device: string, version: number, state: unknow
 }
 
 /**
- * Parses a stream of concatenated records; every record must be complete and well formed (EINVAL otherwise:
- * bad magic, unknown format, truncated, payload not JSON).
+ * Parses the one record that starts at `at` of `bytes` (EINVAL when it is truncated or malformed: bad magic,
+ * unknown format, payload not JSON); returns it and where the next record starts.
  */
+export function decodeStateRecordAt(bytes: Uint8Array, at: number): { record: StateRecord; end: number } {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  check(bytes.length - at >= STATE_RECORD_HEADER_SIZE, 'EINVAL', `truncated state record header at ${at}`);
+  check(dv.getUint32(at, true) === STATE_RECORD_MAGIC, 'EINVAL', 'bad state record magic');
+  check(dv.getUint16(at + 4, true) === STATE_RECORD_FORMAT, 'EINVAL', `unknown state record format ${dv.getUint16(at + 4, true)}`);
+  const flags = dv.getUint16(at + 6, true);
+  const version = dv.getUint32(at + 8, true);
+  const nameLen = dv.getUint16(at + 12, true);
+  const payloadLen = dv.getUint32(at + 16, true);
+  const nameAt = at + STATE_RECORD_HEADER_SIZE;
+  const end = nameAt + nameLen + payloadLen;
+  check(end <= bytes.length, 'EINVAL', 'truncated state record');
+  let device: string;
+  let state: unknown;
+  try {
+    device = dec.decode(bytes.subarray(nameAt, nameAt + nameLen));
+    state = JSON.parse(dec.decode(bytes.subarray(nameAt + nameLen, end)));
+  } catch (err) {
+    throw new VfioError('EINVAL', `malformed state record: ${String(err)}`);
+  }
+  return { record: { device, version, flags, state }, end };
+}
+
+/** Parses a stream of concatenated records; every record must be complete and well formed (EINVAL otherwise). */
 export function decodeStateRecords(bytes: Uint8Array): StateRecord[] {
   const out: StateRecord[] = [];
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
   while (at < bytes.length) {
-    check(bytes.length - at >= STATE_RECORD_HEADER_SIZE, 'EINVAL', `truncated state record header at ${at}`);
-    check(dv.getUint32(at, true) === STATE_RECORD_MAGIC, 'EINVAL', 'bad state record magic');
-    check(dv.getUint16(at + 4, true) === STATE_RECORD_FORMAT, 'EINVAL', `unknown state record format ${dv.getUint16(at + 4, true)}`);
-    const flags = dv.getUint16(at + 6, true);
-    const version = dv.getUint32(at + 8, true);
-    const nameLen = dv.getUint16(at + 12, true);
-    const payloadLen = dv.getUint32(at + 16, true);
-    const nameAt = at + STATE_RECORD_HEADER_SIZE;
-    const end = nameAt + nameLen + payloadLen;
-    check(end <= bytes.length, 'EINVAL', 'truncated state record');
-    let device: string;
-    let state: unknown;
-    try {
-      device = dec.decode(bytes.subarray(nameAt, nameAt + nameLen));
-      state = JSON.parse(dec.decode(bytes.subarray(nameAt + nameLen, end)));
-    } catch (err) {
-      throw new VfioError('EINVAL', `malformed state record: ${String(err)}`);
-    }
-    out.push({ device, version, flags, state });
+    const { record, end } = decodeStateRecordAt(bytes, at);
+    out.push(record);
     at = end;
   }
   return out;

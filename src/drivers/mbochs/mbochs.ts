@@ -1,7 +1,8 @@
 // mbochs, the mediated bochs display (samples/vfio-mdev/mbochs.c) on pci-emu: PCI 1234:1111 with VRAM in BAR0 (a
 // sparse memfd the user may mmap), the MMIO BAR2 (EDID block, bochs dispi and QEMU extension registers) and a
 // GFX/EDID region through which the VMM sets the monitor's EDID; QUERY_GFX_PLANE / GET_GFX_DMABUF hand out the
-// scanout as a dmabuf (mbochs_query_gfx_plane, mbochs_get_gfx_dmabuf).
+// scanout as a dmabuf (mbochs_query_gfx_plane, mbochs_get_gfx_dmabuf). Migration (STOP_COPY, P2P, PRE_COPY with
+// VRAM sent page by page) is our addition, in mbochs-migration.ts: the kernel's mbochs does not migrate.
 import { hostOf } from '../../base/device.js';
 import { MdevDevice } from '../../mdev/mdev-objects.js';
 import { close, ftruncate, memfdCreate, mmap, munmap } from '../../native/index.js';
@@ -13,6 +14,9 @@ import { allocDevice } from '../../vfio/vfio-device.js';
 import type { VfioDeviceOps } from '../../vfio/vfio-ops.js';
 import { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion } from '../../emu/pci-emu-device.js';
 import { pciEmuCloseDevice, pciEmuIoctl, pciEmuOps } from '../../emu/pci-emu-ops.js';
+import { pciEmuMigrationOps } from '../../emu/migration-arcs.js';
+import { MigratableMemory } from '../../emu/migratable-memory.js';
+import { mbochsMigrationInit } from './mbochs-migration.js';
 import { GfxDmabufTable, gfxDmabufExport, gfxDmabufIdArg, gfxPlaneReply } from '../../emu/gfx-dmabuf.js';
 import type { GfxPlaneFb } from '../../emu/gfx-dmabuf.js';
 import { DRM_FORMAT_XRGB8888 } from '../../emu/framebuffer-png.js';
@@ -153,11 +157,16 @@ function mbochsInit(dev: MbochsState): void {
       configure: (c) => c.setWord(PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY),
       onReset: () => mbochsReset(dev),
     });
+    // VRAM pages written through the BAR are marked for migration; writes through an mmap are found by checksum.
+    const migratable = new MigratableMemory(fd, memsize);
     pciEmuSetRegion(dev, 0, {
       size: memsize,
       flags: RW,
       read: (off, buf) => buf.set(dev.memory.subarray(off, off + buf.length)),
-      write: (off, buf) => dev.memory.set(buf, off),
+      write: (off, buf) => {
+        dev.memory.set(buf, off);
+        migratable.markWritten(off, buf.length);
+      },
       mmap: { fd, offset: 0 },
     });
     pciEmuSetRegion(dev, 2, {
@@ -173,6 +182,7 @@ function mbochsInit(dev: MbochsState): void {
       write: (off, buf) => pciEmuSplitAccess(off, buf, (at, chunk) => edidRegionAccess(dev, at, chunk, true)),
       caps: [vfioRegionCapType(VFIO_REGION_TYPE_GFX, VFIO_REGION_SUBTYPE_GFX_EDID)],
     });
+    mbochsMigrationInit(dev, migratable);
   } catch (err) {
     // Release is not called when init fails: give back everything taken so far, in reverse.
     for (const u of undo.reverse()) u();
@@ -238,6 +248,7 @@ function mbochsGetGfxDmabuf(dev: MbochsState, arg: Uint8Array): number {
 
 export const mbochsOps: VfioDeviceOps<MbochsState> = Object.freeze({
   ...pciEmuOps,
+  ...pciEmuMigrationOps,
   name: 'vfio-mbochs',
   init: mbochsInit,
   release: mbochsRelease,

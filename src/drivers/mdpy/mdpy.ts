@@ -1,5 +1,7 @@
 // mdpy, the mediated framebuffer display (samples/vfio-mdev/mdpy.c) on pci-emu: a PCI display 1b36:000f whose
-// BAR0 is the framebuffer (a memfd the user may mmap) and whose vendor capability says format and size.
+// BAR0 is the framebuffer (a memfd the user may mmap) and whose vendor capability says format and size. Migration
+// (STOP_COPY, P2P, PRE_COPY with the framebuffer sent page by page) is our addition, in mdpy-migration.ts: the
+// kernel's mdpy does not migrate.
 import { hostOf } from '../../base/device.js';
 import { MdevDevice } from '../../mdev/mdev-objects.js';
 import { close, memfdCreate, mmap, munmap } from '../../native/index.js';
@@ -18,6 +20,9 @@ import { allocDevice } from '../../vfio/vfio-device.js';
 import type { VfioDeviceOps } from '../../vfio/vfio-ops.js';
 import { VfioPciEmuDevice, pciEmuInit, pciEmuSetRegion } from '../../emu/pci-emu-device.js';
 import { pciEmuIoctl, pciEmuOps } from '../../emu/pci-emu-ops.js';
+import { pciEmuMigrationOps } from '../../emu/migration-arcs.js';
+import { MigratableMemory } from '../../emu/migratable-memory.js';
+import { mdpyMigrationInit } from './mdpy-migration.js';
 import type { PciEmuRegion } from '../../emu/regions.js';
 import { framebufferToPng } from '../../emu/framebuffer-png.js';
 import {
@@ -104,16 +109,22 @@ function mdpyInit(dev: MdpyState): void {
       configure: (c) => c.setWord(PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY),
       onReset: () => mdpyReset(dev),
     });
+    // Framebuffer pages written through the BAR are marked for migration; writes through an mmap are found by checksum.
+    const migratable = new MigratableMemory(fd, fbsize);
     const bar0: PciEmuRegion = {
       size: fbsize,
       flags: RW,
       read: (off, buf) => buf.set(dev.memory.subarray(off, off + buf.length)),
-      write: (off, buf) => dev.memory.set(buf, off),
+      write: (off, buf) => {
+        dev.memory.set(buf, off);
+        migratable.markWritten(off, buf.length);
+      },
       mmap: { fd, offset: 0 },
     };
     pciEmuSetRegion(dev, 0, bar0);
     pciEmuSetRegion(dev, MDPY_DISPLAY_REGION, bar0);
     mdpyReset(dev);
+    mdpyMigrationInit(dev, migratable);
   } catch (err) {
     // Unwinds the mapping and the memfd: release is not called when init fails.
     if (dev.memblk !== null) munmap(dev.memblk);
@@ -164,6 +175,7 @@ function mdpyQueryGfxPlane(dev: MdpyState, arg: Uint8Array): number {
 
 export const mdpyOps: VfioDeviceOps<MdpyState> = Object.freeze({
   ...pciEmuOps,
+  ...pciEmuMigrationOps,
   name: 'vfio-mdpy',
   init: mdpyInit,
   release: mdpyRelease,
