@@ -22,6 +22,7 @@ import type { DriverRegistry } from '../drivers/registry.js';
 import type { DeviceInfo, MdevTypeInfo } from './control-protocol.js';
 import { DeviceExports } from './export-server.js';
 import { PciMachine } from './pci-machine.js';
+import { devfsList } from './devfs-list.js';
 import type { PciFunctionInfo } from './pci-machine.js';
 import type { PciRootConfig } from '../hw/pci/machine-spec.js';
 import type { PciDev } from '../hw/pci/pci-dev.js';
@@ -315,8 +316,9 @@ export class Runtime {
     };
   }
 
-  /** The sysfs tree below `path`. */
+  /** The sysfs tree below `path`; for a path under /dev, the device nodes below it (/dev/vfio/0, ...). */
   ls(path: string): string[] {
+    if (path === '/dev' || path.startsWith('/dev/')) return devfsList(this.host, path);
     const p = path.startsWith('/') ? path : `/sys/${path}`;
     return this.host.sysfs.tree(p);
   }
