@@ -4,12 +4,17 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { controlRequest } from './control-client.js';
 import { field, readDeviceInfo, readMdevTypeInfo, readStatusInfo, readStringList, record } from './control-protocol.js';
-import type { DeviceInfo, JsonValue } from './control-protocol.js';
+import type { JsonValue } from './control-protocol.js';
+import { formatStatusTable } from './status-table.js';
+import { waitDisplay } from './wait-progress.js';
+import type { TtyLike, WaitDisplay } from './wait-progress.js';
 
 export interface ClientContext {
   readonly ctl: string;
   readonly cwd: string;
   readonly out: (line: string) => void;
+  /** The terminal, when stdout is one: waits show as one line rewritten in place. */
+  readonly tty?: TtyLike;
 }
 
 export async function lsCommand(c: ClientContext, path: string | undefined): Promise<void> {
@@ -24,14 +29,7 @@ export async function statusCommand(c: ClientContext): Promise<void> {
     c.out('no devices');
     return;
   }
-  for (const d of s.devices) c.out(formatDevice(d));
-}
-
-export function formatDevice(d: DeviceInfo): string {
-  const name = d.name === '' ? '(unbound)' : d.name;
-  const sock = d.socket ?? 'not exported';
-  const where = d.uuid === null ? `at ${d.parent}` : `mdev ${d.uuid}`;
-  return `${name.padEnd(8)} ${d.type.padEnd(14)} ${where}  ${d.state}, ${d.clients} client(s), socket ${sock}`;
+  for (const line of formatStatusTable(s.devices)) c.out(line);
 }
 
 export async function mdevTypesCommand(c: ClientContext): Promise<void> {
@@ -52,14 +50,26 @@ export async function mdevCreateCommand(c: ClientContext, parent: string, type: 
 }
 
 export async function mdevRemoveCommand(c: ClientContext, uuid: string): Promise<void> {
-  await controlRequest(c.ctl, { cmd: 'mdev-remove', uuid }, { onProgress: (p) => c.out(describeRequest(p, uuid)) });
+  await waitingRequest(c, `removing mdev ${uuid}: waiting for its users to let go`, uuid, { cmd: 'mdev-remove', uuid });
   c.out(`removed mdev ${uuid.toLowerCase()}`);
 }
 
 export async function unregisterCommand(c: ClientContext, device: string): Promise<void> {
-  c.out(`unregistering ${device}: waiting for its users to let go`);
-  const r = record(await controlRequest(c.ctl, { cmd: 'unregister', device }, { onProgress: (p) => c.out(describeRequest(p, device)) }), 'unregister');
+  const r = record(await waitingRequest(c, `unregistering ${device}: waiting for its users to let go`, device, { cmd: 'unregister', device }), 'unregister');
   c.out(`unregistered ${field(r, 'name', 'string')} (mdev ${field(r, 'uuid', 'string')} stays, unbound; 'vfio-ts mdev remove' removes it)`);
+}
+
+/**
+ * Sends a request that may wait for users (unregister, mdev remove, unbind): the wait is shown only once the server
+ * accepted the request and sent its first request count (waitDisplay), and the display is cleared however it ends.
+ */
+export async function waitingRequest(c: ClientContext, heading: string, device: string, request: Parameters<typeof controlRequest>[1]): Promise<JsonValue> {
+  const display: WaitDisplay = waitDisplay(c.out, c.tty ?? null, heading, (count) => describeRequest({ request: count }, device));
+  try {
+    return await controlRequest(c.ctl, request, { onProgress: (p) => display.request(field(record(p, 'progress'), 'request', 'number')) });
+  } finally {
+    display.done();
+  }
 }
 
 /** A progress line of a wait for users (unregister, unbind): which request was sent. */

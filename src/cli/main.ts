@@ -64,7 +64,7 @@ function buildProgram(): Command {
 
   const client = (cmd: Command): ClientContext => {
     const opts = cmd.optsWithGlobals<{ ctl?: string }>();
-    return { ctl: resolve(opts.ctl ?? DEFAULT_CTL), cwd: process.cwd(), out };
+    return { ctl: resolve(opts.ctl ?? DEFAULT_CTL), cwd: process.cwd(), out, ...(process.stdout.isTTY ? { tty: process.stdout } : {}) };
   };
 
   program

@@ -13,6 +13,7 @@ import { ControlServer } from './control-server.js';
 import { controlHandlers } from './control-handlers.js';
 import type { CliLogger } from './logger.js';
 import { qemuCommandLine } from './qemu.js';
+import { inspectCommands } from './banner-commands.js';
 import { Runtime } from './runtime.js';
 import type { DeviceInfo } from './control-protocol.js';
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_FORCED, EXIT_OK } from './exit-codes.js';
@@ -86,7 +87,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     );
     const devices = await createDevices(runtime, config, progress);
     logger.info({ control: config.control, devices: devices.length }, 'serving');
-    printBanner(opts.out, devices, config, runtime);
+    printBanner(opts.out, devices, config, runtime, opts.cwd);
     await stopRequested;
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -160,7 +161,7 @@ function faultyKey(spec: DeviceSpec, err: VfioError): string {
   return spec.key;
 }
 
-function printBanner(out: (line: string) => void, devices: readonly DeviceInfo[], config: ServeConfig, runtime: Runtime): void {
+function printBanner(out: (line: string) => void, devices: readonly DeviceInfo[], config: ServeConfig, runtime: Runtime, cwd: string): void {
   out('vfio-ts is serving:');
   for (const d of devices) {
     const what = d.uuid === null ? `${d.type} at ${d.parent}` : `${d.type}, mdev ${d.uuid}`;
@@ -177,7 +178,8 @@ function printBanner(out: (line: string) => void, devices: readonly DeviceInfo[]
     const hint = runtime.guestHint(drv);
     if (hint !== undefined) out(`In the guest: ${hint}`);
   }
-  out(`Inspect it with: vfio-ts status | ls /sys/class/vfio-dev | trace   (Ctrl-C stops the server)`);
+  out('Inspect it with (Ctrl-C stops the server):');
+  for (const cmd of inspectCommands(cwd, config.control)) out(`  ${cmd}`);
 }
 
 function removeEmptyDir(dir: string): void {
