@@ -19,6 +19,8 @@ import { DEFAULT_CONTROL_NAME, DEFAULT_RUN_DIR } from './config.js';
 import { LOG_LEVELS, createLogger, isLogLevel } from './logger.js';
 import type { LogLevel } from './logger.js';
 import { EXIT_FAILURE } from './exit-codes.js';
+import { parseHttpAddress } from './web/http-address.js';
+import type { HttpAddress } from './web/http-address.js';
 
 /**
  * What a closed stdout (the reader went away: `vfio-ts trace | head`) means: a client command is done and
@@ -52,6 +54,14 @@ function parseLevel(v: string): LogLevel {
   return v;
 }
 
+function httpAddress(v: string): HttpAddress {
+  try {
+    return parseHttpAddress(v);
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+  }
+}
+
 const DEFAULT_CTL = `./${DEFAULT_RUN_DIR}/${DEFAULT_CONTROL_NAME}`;
 
 function buildProgram(): Command {
@@ -73,7 +83,8 @@ function buildProgram(): Command {
     .option('-c, --config <file>', 'JSON config file (devices, socket paths, control socket)')
     .option('--driver <module>', 'load a driver module (a file exporting `driver`) besides the built-in ones; repeatable', collect, [])
     .addOption(new Option('--shutdown-grace <ms>', 'how long shutdown asks clients to let go before disconnecting them').argParser(nonNegativeInt).default(10_000))
-    .action(async (opts: { config?: string; driver: string[]; shutdownGrace: number }, cmd: Command) => {
+    .addOption(new Option('--http <[host:]port>', 'serve the web view there (host 127.0.0.1 unless given; off by default)').argParser(httpAddress))
+    .action(async (opts: { config?: string; driver: string[]; shutdownGrace: number; http?: HttpAddress }, cmd: Command) => {
       const g = cmd.optsWithGlobals<{ ctl?: string; logLevel: LogLevel }>();
       const logger = createLogger(g.logLevel);
       // Loaded on demand: client commands need none of the device stack, and start faster without it.
@@ -84,6 +95,7 @@ function buildProgram(): Command {
         ...(g.ctl !== undefined ? { ctl: resolve(g.ctl) } : {}),
         drivers: opts.driver,
         shutdownGraceMs: opts.shutdownGrace,
+        ...(opts.http !== undefined ? { http: opts.http } : {}),
         logger,
         cwd: process.cwd(),
         out,
