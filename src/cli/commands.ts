@@ -6,6 +6,8 @@ import { controlRequest } from './control-client.js';
 import { field, readDeviceInfo, readMdevTypeInfo, readStatusInfo, readStringList, record } from './control-protocol.js';
 import type { JsonValue } from './control-protocol.js';
 import { formatStatusTable } from './status-table.js';
+import { timelineSvg } from './web/timeline-svg.js';
+import type { TimelineEvent } from './web/timeline-svg.js';
 import { waitDisplay } from './wait-progress.js';
 import type { TtyLike, WaitDisplay } from './wait-progress.js';
 
@@ -79,10 +81,29 @@ export function describeRequest(p: JsonValue, device: string): string {
   return `${device}: still in use; request ${count} sent (asking attached clients to release the device)`;
 }
 
-/** Streams life-cycle events until `signal` aborts (Ctrl-C). */
-export async function traceCommand(c: ClientContext, signal: AbortSignal): Promise<void> {
-  c.out('tracing device life-cycle events (Ctrl-C stops)');
-  await controlRequest(c.ctl, { cmd: 'trace' }, { signal, onEvent: (e) => c.out(formatEvent(e)) });
+/** Streams life-cycle events until `signal` aborts (Ctrl-C); with `svgFile`, then writes their timeline there. */
+export async function traceCommand(c: ClientContext, signal: AbortSignal, svgFile?: string): Promise<void> {
+  c.out(`tracing device life-cycle events (Ctrl-C stops${svgFile === undefined ? '' : ' and writes the SVG timeline'})`);
+  const seen: TimelineEvent[] = [];
+  await controlRequest(c.ctl, { cmd: 'trace' }, {
+    signal,
+    onEvent: (e) => {
+      c.out(formatEvent(e));
+      if (svgFile !== undefined) seen.push(timelineEvent(e));
+    },
+  });
+  if (svgFile === undefined) return;
+  const path = resolve(c.cwd, svgFile);
+  writeFileSync(path, timelineSvg(seen));
+  c.out(`wrote the timeline of ${seen.length} events to ${path}`);
+}
+
+/** A trace line's event, for the SVG timeline (the server stamps each with its ISO time). */
+function timelineEvent(e: JsonValue): TimelineEvent {
+  const o = record(e, 'event');
+  const time = typeof o['time'] === 'string' ? Date.parse(o['time']) : NaN;
+  const base = { event: field(o, 'event', 'string'), name: field(o, 'name', 'string'), driver: field(o, 'driver', 'string'), time: Number.isNaN(time) ? Date.now() : time };
+  return typeof o['value'] === 'number' ? { ...base, value: o['value'] } : base;
 }
 
 export function formatEvent(e: JsonValue): string {

@@ -168,11 +168,12 @@ function buildProgram(): Command {
   program
     .command('trace')
     .description('stream device life-cycle events until Ctrl-C')
-    .action(async (_o: unknown, cmd: Command) => {
+    .option('--svg <file>', 'on Ctrl-C, also write the timeline of the events seen (one lane per device) as SVG')
+    .action(async (o: { svg?: string }, cmd: Command) => {
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       process.once('SIGTERM', () => ac.abort());
-      await traceCommand(client(cmd), ac.signal);
+      await traceCommand(client(cmd), ac.signal, o.svg);
     });
 
   program
