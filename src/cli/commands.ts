@@ -4,12 +4,19 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { controlRequest } from './control-client.js';
 import { field, readDeviceInfo, readMdevTypeInfo, readStatusInfo, readStringList, record } from './control-protocol.js';
-import type { DeviceInfo, JsonValue } from './control-protocol.js';
+import type { JsonValue } from './control-protocol.js';
+import { formatStatusTable } from './status-table.js';
+import { timelineSvg } from './web/timeline-svg.js';
+import type { TimelineEvent } from './web/timeline-svg.js';
+import { waitDisplay } from './wait-progress.js';
+import type { TtyLike, WaitDisplay } from './wait-progress.js';
 
 export interface ClientContext {
   readonly ctl: string;
   readonly cwd: string;
   readonly out: (line: string) => void;
+  /** The terminal, when stdout is one: waits show as one line rewritten in place. */
+  readonly tty?: TtyLike;
 }
 
 export async function lsCommand(c: ClientContext, path: string | undefined): Promise<void> {
@@ -24,14 +31,7 @@ export async function statusCommand(c: ClientContext): Promise<void> {
     c.out('no devices');
     return;
   }
-  for (const d of s.devices) c.out(formatDevice(d));
-}
-
-export function formatDevice(d: DeviceInfo): string {
-  const name = d.name === '' ? '(unbound)' : d.name;
-  const sock = d.socket ?? 'not exported';
-  const where = d.uuid === null ? `at ${d.parent}` : `mdev ${d.uuid}`;
-  return `${name.padEnd(8)} ${d.type.padEnd(14)} ${where}  ${d.state}, ${d.clients} client(s), socket ${sock}`;
+  for (const line of formatStatusTable(s.devices)) c.out(line);
 }
 
 export async function mdevTypesCommand(c: ClientContext): Promise<void> {
@@ -52,14 +52,26 @@ export async function mdevCreateCommand(c: ClientContext, parent: string, type: 
 }
 
 export async function mdevRemoveCommand(c: ClientContext, uuid: string): Promise<void> {
-  await controlRequest(c.ctl, { cmd: 'mdev-remove', uuid }, { onProgress: (p) => c.out(describeRequest(p, uuid)) });
+  await waitingRequest(c, `removing mdev ${uuid}: waiting for its users to let go`, uuid, { cmd: 'mdev-remove', uuid });
   c.out(`removed mdev ${uuid.toLowerCase()}`);
 }
 
 export async function unregisterCommand(c: ClientContext, device: string): Promise<void> {
-  c.out(`unregistering ${device}: waiting for its users to let go`);
-  const r = record(await controlRequest(c.ctl, { cmd: 'unregister', device }, { onProgress: (p) => c.out(describeRequest(p, device)) }), 'unregister');
+  const r = record(await waitingRequest(c, `unregistering ${device}: waiting for its users to let go`, device, { cmd: 'unregister', device }), 'unregister');
   c.out(`unregistered ${field(r, 'name', 'string')} (mdev ${field(r, 'uuid', 'string')} stays, unbound; 'vfio-ts mdev remove' removes it)`);
+}
+
+/**
+ * Sends a request that may wait for users (unregister, mdev remove, unbind): the wait is shown only once the server
+ * accepted the request and sent its first request count (waitDisplay), and the display is cleared however it ends.
+ */
+export async function waitingRequest(c: ClientContext, heading: string, device: string, request: Parameters<typeof controlRequest>[1]): Promise<JsonValue> {
+  const display: WaitDisplay = waitDisplay(c.out, c.tty ?? null, heading, (count) => describeRequest({ request: count }, device));
+  try {
+    return await controlRequest(c.ctl, request, { onProgress: (p) => display.request(field(record(p, 'progress'), 'request', 'number')) });
+  } finally {
+    display.done();
+  }
 }
 
 /** A progress line of a wait for users (unregister, unbind): which request was sent. */
@@ -69,10 +81,29 @@ export function describeRequest(p: JsonValue, device: string): string {
   return `${device}: still in use; request ${count} sent (asking attached clients to release the device)`;
 }
 
-/** Streams life-cycle events until `signal` aborts (Ctrl-C). */
-export async function traceCommand(c: ClientContext, signal: AbortSignal): Promise<void> {
-  c.out('tracing device life-cycle events (Ctrl-C stops)');
-  await controlRequest(c.ctl, { cmd: 'trace' }, { signal, onEvent: (e) => c.out(formatEvent(e)) });
+/** Streams life-cycle events until `signal` aborts (Ctrl-C); with `svgFile`, then writes their timeline there. */
+export async function traceCommand(c: ClientContext, signal: AbortSignal, svgFile?: string): Promise<void> {
+  c.out(`tracing device life-cycle events (Ctrl-C stops${svgFile === undefined ? '' : ' and writes the SVG timeline'})`);
+  const seen: TimelineEvent[] = [];
+  await controlRequest(c.ctl, { cmd: 'trace' }, {
+    signal,
+    onEvent: (e) => {
+      c.out(formatEvent(e));
+      if (svgFile !== undefined) seen.push(timelineEvent(e));
+    },
+  });
+  if (svgFile === undefined) return;
+  const path = resolve(c.cwd, svgFile);
+  writeFileSync(path, timelineSvg(seen));
+  c.out(`wrote the timeline of ${seen.length} events to ${path}`);
+}
+
+/** A trace line's event, for the SVG timeline (the server stamps each with its ISO time). */
+function timelineEvent(e: JsonValue): TimelineEvent {
+  const o = record(e, 'event');
+  const time = typeof o['time'] === 'string' ? Date.parse(o['time']) : NaN;
+  const base = { event: field(o, 'event', 'string'), name: field(o, 'name', 'string'), driver: field(o, 'driver', 'string'), time: Number.isNaN(time) ? Date.now() : time };
+  return typeof o['value'] === 'number' ? { ...base, value: o['value'] } : base;
 }
 
 export function formatEvent(e: JsonValue): string {

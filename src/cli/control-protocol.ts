@@ -120,6 +120,8 @@ export interface DeviceInfo {
   readonly state: string;
   readonly openCount: number;
   readonly clients: number;
+  /** Requests sent to the users while an unregister waits (state `unregistering`); 0 otherwise. */
+  readonly requests: number;
 }
 
 export interface MdevTypeInfo {
@@ -157,6 +159,7 @@ export function readDeviceInfo(v: JsonValue): DeviceInfo {
     state: field(o, 'state', 'string'),
     openCount: field(o, 'openCount', 'number'),
     clients: field(o, 'clients', 'number'),
+    requests: typeof o['requests'] === 'number' ? o['requests'] : 0,
   };
 }
 

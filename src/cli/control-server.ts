@@ -132,37 +132,41 @@ export class ControlServer {
   }
 
   #run(request: ControlRequest, ctx: ControlContext): Promise<JsonValue> | JsonValue {
-    // Each case narrows the request to its command, so the table's handler types line up without casts.
-    const h = this.#handlers;
-    switch (request.cmd) {
-      case 'status':
-        return h.status(request, ctx);
-      case 'ls':
-        return h.ls(request, ctx);
-      case 'mdev-types':
-        return h['mdev-types'](request, ctx);
-      case 'mdev-create':
-        return h['mdev-create'](request, ctx);
-      case 'mdev-remove':
-        return h['mdev-remove'](request, ctx);
-      case 'unregister':
-        return h.unregister(request, ctx);
-      case 'trace':
-        return h.trace(request, ctx);
-      case 'screenshot':
-        return h.screenshot(request, ctx);
-      case 'lspci':
-        return h.lspci(request, ctx);
-      case 'bind':
-        return h.bind(request, ctx);
-      case 'unbind':
-        return h.unbind(request, ctx);
-    }
+    return dispatchControl(this.#handlers, request, ctx);
+  }
+}
+
+/** Runs `request` through the command table (the web view dispatches through it too). */
+export function dispatchControl(h: ControlHandlers, request: ControlRequest, ctx: ControlContext): Promise<JsonValue> | JsonValue {
+  // Each case narrows the request to its command, so the table's handler types line up without casts.
+  switch (request.cmd) {
+    case 'status':
+      return h.status(request, ctx);
+    case 'ls':
+      return h.ls(request, ctx);
+    case 'mdev-types':
+      return h['mdev-types'](request, ctx);
+    case 'mdev-create':
+      return h['mdev-create'](request, ctx);
+    case 'mdev-remove':
+      return h['mdev-remove'](request, ctx);
+    case 'unregister':
+      return h.unregister(request, ctx);
+    case 'trace':
+      return h.trace(request, ctx);
+    case 'screenshot':
+      return h.screenshot(request, ctx);
+    case 'lspci':
+      return h.lspci(request, ctx);
+    case 'bind':
+      return h.bind(request, ctx);
+    case 'unbind':
+      return h.unbind(request, ctx);
   }
 }
 
 /** VfioErrors keep their errno name; bad requests are EINVAL; anything else is a server bug (EIO). */
-function describeError(err: unknown): { code: string; message: string } {
+export function describeError(err: unknown): { code: string; message: string } {
   if (err instanceof VfioError) return { code: err.code, message: err.message };
   if (err instanceof BadRequestError) return { code: 'EINVAL', message: err.message };
   return { code: 'EIO', message: err instanceof Error ? err.message : String(err) };

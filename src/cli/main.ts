@@ -20,6 +20,8 @@ import { DEFAULT_CONTROL_NAME, DEFAULT_RUN_DIR } from './config.js';
 import { LOG_LEVELS, createLogger, isLogLevel } from './logger.js';
 import type { LogLevel } from './logger.js';
 import { EXIT_FAILURE } from './exit-codes.js';
+import { parseHttpAddress } from './web/http-address.js';
+import type { HttpAddress } from './web/http-address.js';
 
 /**
  * What a closed stdout (the reader went away: `vfio-ts trace | head`) means: a client command is done and
@@ -60,6 +62,14 @@ function parseLevel(v: string): LogLevel {
   return v;
 }
 
+function httpAddress(v: string): HttpAddress {
+  try {
+    return parseHttpAddress(v);
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+  }
+}
+
 const DEFAULT_CTL = `./${DEFAULT_RUN_DIR}/${DEFAULT_CONTROL_NAME}`;
 
 function buildProgram(): Command {
@@ -72,7 +82,7 @@ function buildProgram(): Command {
 
   const client = (cmd: Command): ClientContext => {
     const opts = cmd.optsWithGlobals<{ ctl?: string }>();
-    return { ctl: resolve(opts.ctl ?? DEFAULT_CTL), cwd: process.cwd(), out };
+    return { ctl: resolve(opts.ctl ?? DEFAULT_CTL), cwd: process.cwd(), out, ...(process.stdout.isTTY ? { tty: process.stdout } : {}) };
   };
 
   program
@@ -81,7 +91,8 @@ function buildProgram(): Command {
     .option('-c, --config <file>', 'JSON config file (devices, socket paths, control socket)')
     .option('--driver <module>', 'load a driver module (a file exporting `driver`) besides the built-in ones; repeatable', collect, [])
     .addOption(new Option('--shutdown-grace <ms>', 'how long shutdown asks clients to let go before disconnecting them').argParser(nonNegativeInt).default(10_000))
-    .action(async (opts: { config?: string; driver: string[]; shutdownGrace: number }, cmd: Command) => {
+    .addOption(new Option('--http <[host:]port>', 'serve the web view there (host 127.0.0.1 unless given; off by default)').argParser(httpAddress))
+    .action(async (opts: { config?: string; driver: string[]; shutdownGrace: number; http?: HttpAddress }, cmd: Command) => {
       const g = cmd.optsWithGlobals<{ ctl?: string; logLevel: LogLevel }>();
       const logger = createLogger(g.logLevel);
       // Loaded on demand: client commands need none of the device stack, and start faster without it.
@@ -92,6 +103,7 @@ function buildProgram(): Command {
         ...(g.ctl !== undefined ? { ctl: resolve(g.ctl) } : {}),
         drivers: opts.driver,
         shutdownGraceMs: opts.shutdownGrace,
+        ...(opts.http !== undefined ? { http: opts.http } : {}),
         logger,
         cwd: process.cwd(),
         out,
@@ -164,11 +176,12 @@ function buildProgram(): Command {
   program
     .command('trace')
     .description('stream device life-cycle events until Ctrl-C')
-    .action(async (_o: unknown, cmd: Command) => {
+    .option('--svg <file>', 'on Ctrl-C, also write the timeline of the events seen (one lane per device) as SVG')
+    .action(async (o: { svg?: string }, cmd: Command) => {
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       process.once('SIGTERM', () => ac.abort());
-      await traceCommand(client(cmd), ac.signal);
+      await traceCommand(client(cmd), ac.signal, o.svg);
     });
 
   program

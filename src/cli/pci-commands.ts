@@ -3,7 +3,7 @@
 import { controlRequest } from './control-client.js';
 import { field, nullable, readDeviceInfo, record } from './control-protocol.js';
 import type { JsonValue } from './control-protocol.js';
-import { describeRequest } from './commands.js';
+import { waitingRequest } from './commands.js';
 import type { ClientContext } from './commands.js';
 
 /** pci.ids names for the classes the simulated machine has (the rest print as "Class"). */
@@ -62,8 +62,7 @@ export async function bindCommand(c: ClientContext, device: string, driver: stri
 }
 
 export async function unbindCommand(c: ClientContext, device: string): Promise<void> {
-  c.out(`unbinding ${device}: waiting for its driver to let go`);
-  const r = record(await controlRequest(c.ctl, { cmd: 'unbind', device }, { onProgress: (p) => c.out(describeRequest(p, device)) }), 'unbind');
+  const r = record(await waitingRequest(c, `unbinding ${device}: waiting for its users to let go`, device, { cmd: 'unbind', device }), 'unbind');
   const name = field(r, 'name', 'string');
   c.out(`unbound ${device}${name === '' ? '' : ` (${name} unregistered)`}`);
 }

@@ -22,6 +22,8 @@ import type { DriverRegistry } from '../drivers/registry.js';
 import type { DeviceInfo, MdevTypeInfo } from './control-protocol.js';
 import { DeviceExports } from './export-server.js';
 import { PciMachine } from './pci-machine.js';
+import { devfsList } from './devfs-list.js';
+import { PendingUnregisters } from './pending-unregisters.js';
 import type { PciFunctionInfo } from './pci-machine.js';
 import type { PciRootConfig } from '../hw/pci/machine-spec.js';
 import type { FslMcConfig } from '../hw/fsl-mc/machine-spec.js';
@@ -68,6 +70,8 @@ export class Runtime {
   readonly #busy = new Set<MdevDevice>();
   /** Devices of the machine an unbind is working on. */
   readonly #busyBound = new Set<Device>();
+  /** The waits for users under way, as status shows them. */
+  readonly #pending = new PendingUnregisters();
   #closing: Promise<void> | null = null;
 
   private constructor(opts: RuntimeOptions) {
@@ -194,10 +198,12 @@ export class Runtime {
     const vdev = mdevVfioDevice(mdev);
     const name = vdev?.name ?? null;
     const stop = name !== null && onRequest !== undefined ? this.#watchRequests(name, onRequest) : null;
+    const endPending = vdev === null ? null : this.#beginPending(mdev, vdev);
     try {
       if (vdev !== null) await this.#exports.unexport(vdev);
       await mdevRemove(mdev);
     } finally {
+      endPending?.();
       stop?.();
       this.#busy.delete(mdev);
     }
@@ -219,17 +225,24 @@ export class Runtime {
     const name = vdev.name;
     const uuid = mdev.uuid;
     const stop = this.#watchRequests(name, onRequest);
+    const endPending = this.#beginPending(mdev, vdev);
     try {
       await this.#exports.unexport(vdev);
       // The driver's remove unregisters and puts the VFIO device; the bus keeps its promise for us.
       deviceReleaseDriver(mdev);
       await mdevPendingRemoval(mdev);
     } finally {
+      endPending();
       stop();
       this.#busy.delete(mdev);
     }
     this.logger.info({ device: name, mdev: uuid }, 'device unregistered');
     return { name, uuid };
+  }
+
+  /** Records the wait for `vdev`'s users for status; the clients count compares `vdev` by identity only. */
+  #beginPending(busDev: Device, vdev: VfioDevice): () => void {
+    return this.#pending.begin(busDev, vdev, () => this.#exports.clients(vdev));
   }
 
   #watchRequests(name: string, onRequest: (count: number) => void): () => void {
@@ -305,10 +318,12 @@ export class Runtime {
     const vdev = boundVfioDevice(dev);
     const name = vdev?.name ?? '';
     const stop = vdev !== null && onRequest !== undefined ? this.#watchRequests(vdev.name, onRequest) : null;
+    const endPending = vdev === null ? null : this.#beginPending(dev, vdev);
     try {
       if (vdev !== null) await this.#exports.unexport(vdev);
       await this.#machine.unbind(bus, dev);
     } finally {
+      endPending?.();
       stop?.();
       this.#busyBound.delete(dev);
     }
@@ -324,6 +339,11 @@ export class Runtime {
 
   /** What status shows of `vdev` (null: the bus device is not bound), made for `busDev` as `what` says. */
   #vfioInfo(vdev: VfioDevice | null, busDev: Device, what: Pick<DeviceInfo, 'driver' | 'uuid' | 'parent' | 'type'>): DeviceInfo {
+    // An unregister under way: the device is unreachable but still held; say so rather than "unbound".
+    const p = this.#pending.of(busDev);
+    if (p !== undefined) {
+      return { ...what, name: p.name, driver: p.driver, socket: null, sysfs: devicePath(busDev), state: 'unregistering', openCount: p.openCount, clients: p.clients(), requests: p.requests };
+    }
     return {
       ...what,
       name: vdev?.name ?? '',
@@ -333,6 +353,7 @@ export class Runtime {
       state: vdev === null ? 'unbound' : vdev.regState,
       openCount: vdev?.openCount ?? 0,
       clients: vdev === null ? 0 : this.#exports.clients(vdev),
+      requests: 0,
     };
   }
 
@@ -344,8 +365,9 @@ export class Runtime {
     return this.#boundVfio().some(({ bus, dev }) => bus.name === 'pci' && boundVfioDevice(dev)?.name === name);
   }
 
-  /** The sysfs tree below `path`. */
+  /** The sysfs tree below `path`; for a path under /dev, the device nodes below it (/dev/vfio/0, ...). */
   ls(path: string): string[] {
+    if (path === '/dev' || path.startsWith('/dev/')) return devfsList(this.host, path);
     const p = path.startsWith('/') ? path : `/sys/${path}`;
     return this.host.sysfs.tree(p);
   }

@@ -13,6 +13,10 @@ import { ControlServer } from './control-server.js';
 import { controlHandlers } from './control-handlers.js';
 import type { CliLogger } from './logger.js';
 import { qemuCommandLine } from './qemu.js';
+import { inspectCommands } from './banner-commands.js';
+import { WebServer } from './web/web-server.js';
+import { descriptorDisplayProbe } from './web/snapshot.js';
+import type { HttpAddress } from './web/http-address.js';
 import { Runtime } from './runtime.js';
 import type { DeviceInfo } from './control-protocol.js';
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_FORCED, EXIT_OK } from './exit-codes.js';
@@ -29,6 +33,8 @@ export interface ServeOptions {
   readonly cwd: string;
   /** Human-readable output (stdout). */
   readonly out: (line: string) => void;
+  /** `--http`: where the web view listens; off when absent. */
+  readonly http?: HttpAddress;
 }
 
 /** Runs the server until a signal; resolves with the process exit code. */
@@ -56,6 +62,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   const runtime = await Runtime.start({ logger, requestIntervalMs: config.requestIntervalMs, registry, moduleOptions: config.modules, pci: config.pci, ...(config.fslMc !== undefined ? { fslMc: config.fslMc } : {}) });
   let control: ControlServer | null = null;
+  let web: WebServer | null = null;
   const progress = (msg: string): void => logger.info({}, msg);
 
   // Signals arm before the first socket exists, so a Ctrl-C during start-up still cleans up.
@@ -79,14 +86,15 @@ export async function serve(opts: ServeOptions): Promise<number> {
   let code = EXIT_OK;
   try {
     // The control socket first: a second server on the same run directory stops here, before it touches a socket.
-    control = await ControlServer.listen(
-      config.control,
-      controlHandlers({ runtime, controlPath: config.control, startedAt, runDir: config.runDir }),
-      logger,
-    );
+    const handlers = controlHandlers({ runtime, controlPath: config.control, startedAt, runDir: config.runDir });
+    control = await ControlServer.listen(config.control, handlers, logger);
+    if (opts.http !== undefined) {
+      web = await WebServer.listen({ ...opts.http, runtime, handlers, hasDisplay: descriptorDisplayProbe(registry.list()), logger });
+    }
     const devices = await createDevices(runtime, config, progress);
     logger.info({ control: config.control, devices: devices.length }, 'serving');
-    printBanner(opts.out, devices, config, runtime);
+    printBanner(opts.out, devices, config, runtime, opts.cwd);
+    if (web !== null) opts.out(`Web view: ${web.url}`);
     await stopRequested;
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -97,6 +105,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       code = EXIT_FAILURE;
     }
   }
+  await web?.close();
   await control?.close();
   await runtime.close(opts.shutdownGraceMs, progress);
   // A start that failed leaves no trace: the run directory goes if serve made it and nothing else is in it.
@@ -160,7 +169,7 @@ function faultyKey(spec: DeviceSpec, err: VfioError): string {
   return spec.key;
 }
 
-function printBanner(out: (line: string) => void, devices: readonly DeviceInfo[], config: ServeConfig, runtime: Runtime): void {
+function printBanner(out: (line: string) => void, devices: readonly DeviceInfo[], config: ServeConfig, runtime: Runtime, cwd: string): void {
   out('vfio-ts is serving:');
   for (const d of devices) {
     const what = d.uuid === null ? `${d.type} at ${d.parent}` : `${d.type}, mdev ${d.uuid}`;
@@ -180,7 +189,8 @@ function printBanner(out: (line: string) => void, devices: readonly DeviceInfo[]
     const hint = runtime.guestHint(drv);
     if (hint !== undefined) out(`In the guest: ${hint}`);
   }
-  out(`Inspect it with: vfio-ts status | ls /sys/class/vfio-dev | trace   (Ctrl-C stops the server)`);
+  out('Inspect it with (Ctrl-C stops the server):');
+  for (const cmd of inspectCommands(cwd, config.control)) out(`  ${cmd}`);
 }
 
 function removeEmptyDir(dir: string): void {

@@ -19,6 +19,8 @@ export interface VfioCoreOptions {
 export class VfioCoreState {
   readonly deviceIda = new Ida(VFIO_MAX_DEVICES);
   readonly deviceClass: DeviceClass;
+  /** The "vfio" class of group devices (/sys/class/vfio/<N>, /dev/vfio/<N>). */
+  readonly groupClass: DeviceClass;
   readonly deviceSets = new Map<unknown, VfioDeviceSet>();
   /** VFIO groups by their IOMMU group. */
   readonly groups = new Map<IommuGroup, VfioGroup>();
@@ -27,7 +29,7 @@ export class VfioCoreState {
   constructor(readonly host: Host) {
     // /sys/class/vfio-dev/vfioX
     this.deviceClass = classRegister(host, 'vfio-dev');
-    host.sysfs.mkdirp('/class/vfio');
+    this.groupClass = classRegister(host, 'vfio');
   }
 }
 

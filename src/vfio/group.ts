@@ -15,6 +15,8 @@ import { coreOf } from './core-state.js';
 import type { VfioDevice } from './vfio-device.js';
 import { opsOf } from './vfio-device.js';
 import { deviceTryGetRegistration } from './registration-count.js';
+import type { Device } from '../base/device.js';
+import { vfioGroupDevAdd, vfioGroupDevDel } from './group-dev.js';
 
 /** enum vfio_group_type. */
 export type VfioGroupType = 'iommu' | 'emulated-iommu' | 'noiommu';
@@ -42,6 +44,8 @@ export class VfioGroup {
   dead = false;
   /** Devices of the group bound through their cdev (cdev_device_open_cnt): the group file cannot open meanwhile. */
   cdevDeviceOpenCnt = 0;
+  /** The group's device in the "vfio" class (/sys/class/vfio/<N>) while the group exists. */
+  dev: Device | null = null;
 
   constructor(
     readonly host: Host,
@@ -58,7 +62,13 @@ export class VfioGroup {
 function groupCreate(core: VfioCoreState, iommuGroup: IommuGroup, type: VfioGroupType): VfioGroup {
   const path = type === 'noiommu' ? `/dev/vfio/noiommu-${iommuGroup.id}` : `/dev/vfio/${iommuGroup.id}`;
   const group = new VfioGroup(core.host, iommuGroup, type, path);
-  core.host.devfs.add(group.devPath, group);
+  group.dev = vfioGroupDevAdd(core.host, core.groupClass, `${type === 'noiommu' ? 'noiommu-' : ''}${iommuGroup.id}`, iommuGroup.id);
+  try {
+    core.host.devfs.add(group.devPath, group);
+  } catch (err) {
+    vfioGroupDevDel(group.dev);
+    throw err;
+  }
   iommuGroupGet(iommuGroup);
   core.groups.set(iommuGroup, group);
   return group;
@@ -99,6 +109,9 @@ export function vfioDeviceRemoveGroup(device: VfioDevice): void {
   if (group.type !== 'iommu' && device.dev !== null) iommuGroupRemoveDevice(device.dev);
   if (--group.drivers > 0) return;
   group.dead = true;
+  // Balances vfioGroupDevAdd in groupCreate (cdev_device_del comes first in the kernel too).
+  if (group.dev !== null) vfioGroupDevDel(group.dev);
+  group.dev = null;
   // Revokes the user's container: no device is open any more (they all closed before unregister finished).
   const iommu = group.iommu;
   group.iommu = null;
