@@ -67,8 +67,9 @@ export class GuestQm {
     this.mb(R.QM_MB_CMD_EQC, this.at(G_EQC_TMP), 0, false);
     this.mem.set(encodeSqc({ head: 0, tail: 0, base: this.at(G_SQ), depth: this.depth, cqNum: 0 }), G_CTX_TMP);
     this.mb(R.QM_MB_CMD_SQC, this.at(G_CTX_TMP), 0, false);
-    this.mem.set(encodeCqc({ head: 0, tail: 0, base: this.at(G_CQ), depth: this.depth, phase: 1 }), G_CTX_TMP);
-    this.mb(R.QM_MB_CMD_CQC, this.at(G_CTX_TMP), 0, false);
+    // A buffer of its own: with a door that queues its writes, the SQC command may not have run yet.
+    this.mem.set(encodeCqc({ head: 0, tail: 0, base: this.at(G_CQ), depth: this.depth, phase: 1 }), G_CTX_TMP + R.QM_CTX_SIZE);
+    this.mb(R.QM_MB_CMD_CQC, this.at(G_CTX_TMP + R.QM_CTX_SIZE), 0, false);
     this.io.writel(R.QM_VF_EQ_INT_MASK, 0);
     this.io.writel(R.QM_VF_STATE, R.QM_READY);
   }
