@@ -1,9 +1,10 @@
 // The dmabuf side of VFIO_DEVICE_QUERY_GFX_PLANE / VFIO_DEVICE_GET_GFX_DMABUF for emulated displays: the table of
 // plane objects a driver hands out ids for (gvt's dmabuf_obj_list_head + object_idr, mbochs's dmabufs list) and the
-// export of one as an fd. Here the exported buffer is a memfd holding a copy of the plane's pixels at export time
-// (a kernel dmabuf shares the pages; a memfd cannot alias part of another file). See kvmgt.c/dmabuf.c, mbochs.c.
-import { close, memfdCreate, mmap, munmap } from '../native/index.js';
+// export of one as a dma-buf fd in the calling process's table (dmabuf-file.ts): the device memory's own pages
+// from the plane's first one, so what the guest draws later shows through it. See kvmgt.c/dmabuf.c, mbochs.c.
 import { VfioError, check } from '../uapi/errno.js';
+import { fdInstallCurrent } from '../vfio/vfio-file.js';
+import { DmabufFile } from './dmabuf-file.js';
 import { VFIO_DEVICE_GFX_PLANE_INFO_MINSZ, encodeVfioDeviceGfxPlaneInfo } from '../uapi/gfx-plane.js';
 import type { VfioDeviceGfxPlaneInfo } from '../uapi/gfx-plane.js';
 
@@ -103,22 +104,19 @@ export function gfxDmabufIdArg(arg: Uint8Array): number {
 }
 
 /**
- * Exports `obj` as a new fd: a memfd of the plane's size (page rounded) whose bytes `fill` writes, the pixels.
- * The fd is the caller's (the ioctl's user closes it, as a dmabuf fd); nothing of it stays with the device.
+ * dma_buf_export() + dma_buf_fd(): `obj` as a dma-buf over the device memory `memFd` holds (the pages from the one
+ * the plane starts in, DIV_ROUND_UP(size, PAGE_SIZE) of them), installed in the calling process's fd table; the
+ * fd is the user's, as the kernel's (closed by the user or at exit). EINVAL for an empty plane.
  */
-export function gfxDmabufExport(name: string, obj: GfxDmabufObj, fill: (pixels: Uint8Array) => void): number {
+export function gfxDmabufExport(name: string, obj: GfxDmabufObj, memFd: number): number {
   check(obj.fb.size > 0, 'EINVAL', 'empty plane');
-  const size = Math.ceil(obj.fb.size / PAGE_SIZE) * PAGE_SIZE;
-  const fd = memfdCreate(name, size);
+  const first = obj.fb.start - (obj.fb.start % PAGE_SIZE);
+  const file = new DmabufFile(name, memFd, first, Math.ceil(obj.fb.size / PAGE_SIZE) * PAGE_SIZE);
+  let fd: number;
   try {
-    const map = mmap(fd, 0, size, true);
-    try {
-      fill(new Uint8Array(map, 0, obj.fb.size));
-    } finally {
-      munmap(map);
-    }
+    fd = fdInstallCurrent(file);
   } catch (err) {
-    close(fd);
+    file.put();
     throw err;
   }
   obj.exports++;

@@ -108,7 +108,7 @@ export const IOMMU_OPTION = _IO(IOMMUFD_TYPE, IOMMUFD_CMD_OPTION);
 export const IOMMU_VFIO_IOAS = _IO(IOMMUFD_TYPE, IOMMUFD_CMD_VFIO_IOAS);
 
 /** Which kind of file an ioctl was issued on: the numbers 112-117 mean different things per kind. */
-export type VfioFdKind = 'container' | 'group' | 'device' | 'migration' | 'iommufd';
+export type VfioFdKind = 'container' | 'group' | 'device' | 'migration' | 'iommufd' | 'dmabuf';
 
 const NAMES: ReadonlyArray<readonly [VfioFdKind, number, string]> = [
   ['container', VFIO_GET_API_VERSION, 'VFIO_GET_API_VERSION'],

@@ -16,7 +16,7 @@ import { deviceFileCheckAccess, deviceFileMmap, deviceFileRead, deviceFileReleas
 import type { VfioDevice } from './vfio-device.js';
 import { opsOf } from './vfio-device.js';
 import type { IoctlArg, VfioFdTable } from './vfio-file.js';
-import { VfioFile } from './vfio-file.js';
+import { VfioFile, withCurrentFdTable } from './vfio-file.js';
 import { vfioIoctlDeviceFeature } from './device-feature.js';
 import { vfioDfIoctlAttachPt, vfioDfIoctlBindIommufd, vfioDfIoctlDetachPt } from './cdev-bind.js';
 import { vfioPciHotResetPort, vfioPciIoctlGetPciHotResetInfo, vfioPciIoctlPciHotReset } from './hot-reset.js';
@@ -52,7 +52,9 @@ export class VfioDeviceFops extends VfioFile {
     }
     const ops = opsOf(df.device);
     if (ops.ioctl === undefined) throw new VfioError('EINVAL', 'device has no ioctl');
-    return ops.ioctl(df.device, cmd, arg instanceof Uint8Array ? arg : NO_ARG);
+    const ioctl = ops.ioctl;
+    // The calling process is `current` for the driver: an fd it hands out goes into this table.
+    return withCurrentFdTable(table, () => ioctl(df.device, cmd, arg instanceof Uint8Array ? arg : NO_ARG));
   }
 
   override read(buf: Uint8Array, pos: number | null): number {

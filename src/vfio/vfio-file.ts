@@ -21,6 +21,29 @@ export interface VfioFdTable {
   fdInstall(file: VfioFile): number;
 }
 
+/** The fd table of the process whose device ioctl is running (the kernel's current->files), null between calls. */
+let currentTable: VfioFdTable | null = null;
+
+/**
+ * Runs a device's ioctl with `table` as the calling process's fd table, so that a driver handing out a new file
+ * (dma_buf_fd() for VFIO_DEVICE_GET_GFX_DMABUF) installs it where the kernel would: in current->files.
+ */
+export function withCurrentFdTable<T>(table: VfioFdTable, fn: () => T): T {
+  const prev = currentTable;
+  currentTable = table;
+  try {
+    return fn();
+  } finally {
+    currentTable = prev;
+  }
+}
+
+/** fd_install() into the calling process's table (current->files); EBADF outside a device ioctl. */
+export function fdInstallCurrent(file: VfioFile): number {
+  if (currentTable === null) throw new VfioError('EBADF', 'no calling process to install an fd in');
+  return currentTable.fdInstall(file);
+}
+
 export abstract class VfioFile {
   abstract readonly kind: VfioFdKind;
   private refs = 1;

@@ -1,4 +1,5 @@
-// The gvt module (i915's GVT-g with kvmgt.c's VFIO side): module init builds the simulated IGD at 0000:00:02.0,
+// The gvt module (i915's GVT-g with kvmgt.c's VFIO side): module init builds the simulated IGD at device 02.0 of
+// its own host bridge (the domain and root bus the config's `igd` names; default the lowest free domain, bus 0),
 // registers the i915 PCI driver whose probe makes the GPU an mdev parent with the GVTg_V5_* types it can hold
 // (intel_gvt_init_device -> mdev_register_parent), and the vGPU mdev driver (intel_vgpu_mdev_driver); exit undoes it.
 import type { Host } from '../../base/host.js';
@@ -59,14 +60,27 @@ function i915PciDriver(host: Host, parents: Map<PciDev, MdevParent>): PciDriver 
   };
 }
 
-/** Module init: the IGD with `opts`' resources, the vGPU mdev driver and the i915 PCI driver that binds the IGD. */
-export function gvtRegister(host: Host, opts: I915GpuOptions = {}): VfioDriverModule {
+/** Where the machine places the IGD's host bridge: a PCI domain and its root bus number. */
+export interface GvtIgdPlacement {
+  /** Default: the lowest domain no root bus of the host uses. */
+  readonly domain?: number;
+  /** Default 0. */
+  readonly bus?: number;
+}
+
+/**
+ * Module init: the IGD with `opts`' resources at 02.0 of the root bus `igd` names, the vGPU mdev driver and the
+ * i915 PCI driver that binds the IGD. A domain and bus some root bus already has is EEXIST.
+ */
+export function gvtRegister(host: Host, opts: I915GpuOptions = {}, igd: GvtIgdPlacement = {}): VfioDriverModule {
   const gpu = new I915Gpu(opts);
   const undo: (() => unknown)[] = [() => gpu.destroy()];
   const parents = new Map<PciDev, MdevParent>();
   try {
-    // The IGD sits at 00:02.0 of its own host bridge: domain 0 unless the machine's PCI roots took it.
-    const root = pciScanRootBus(host, { domain: pciFreeDomain(host), devices: [{ device: 2, hw: gpu }] });
+    // The IGD sits at 02.0 of its own host bridge, where the machine puts it (a host bridge of that domain and bus
+    // already there refuses the second one with EEXIST).
+    const domain = igd.domain ?? pciFreeDomain(host);
+    const root = pciScanRootBus(host, { domain, bus: igd.bus ?? 0, devices: [{ device: 2, hw: gpu }] });
     undo.push(() => pciRemoveRootBus(root));
     mdevRegisterDriver(host, gvtMdevDriver);
     undo.push(() => mdevUnregisterDriver(host, gvtMdevDriver));
@@ -98,13 +112,20 @@ const gvtModuleOptions = z.strictObject({
     .describe('the aperture (mappable graphics memory, BAR2) in MiB: 256, 512, 1024 (default) or 2048'),
   hiddenMb: intRange(512, 6144).optional().describe('hidden (high) graphics memory in MiB (default 3072)'),
   fences: intRange(8, 32).optional().describe('fence registers (default 32)'),
+  igd: z
+    .strictObject({
+      domain: intRange(0, 0xffff).optional().describe('PCI domain of the host bridge (default: the lowest one free)'),
+      bus: intRange(0, 255).optional().describe('its root bus number (default 0)'),
+    })
+    .optional()
+    .describe('where the machine places the IGD (device 02.0 of its own host bridge)'),
 });
 
 /** The registry's entry for gvt. */
 export const driver: VfioDriverDescriptor = Object.freeze({
   name: 'gvt',
   bus: 'mdev',
-  summary: 'Intel GVT-g vGPUs (i915-GVTg_V5_*) on a simulated IGD 8086:5912 at 00:02.0 of its own host bridge (i915/gvt/kvmgt.c)',
+  summary: 'Intel GVT-g vGPUs (i915-GVTg_V5_*) on a simulated IGD 8086:5912 at 02.0 of its own host bridge (i915/gvt/kvmgt.c)',
   guestHint: "the guest's i915 binds 8086:5912 and finds the GVT-g PVINFO page (dmesg: 'Virtual GPU for Intel GVT-g detected')",
   module: { shape: () => gvtModuleOptions.shape },
   register: (host: Host, options: DriverParams) => {
@@ -113,6 +134,9 @@ export const driver: VfioDriverDescriptor = Object.freeze({
       ...(o.apertureMb !== undefined ? { apertureMb: o.apertureMb } : {}),
       ...(o.hiddenMb !== undefined ? { hiddenMb: o.hiddenMb } : {}),
       ...(o.fences !== undefined ? { fences: o.fences } : {}),
+    }, {
+      ...(o.igd?.domain !== undefined ? { domain: o.igd.domain } : {}),
+      ...(o.igd?.bus !== undefined ? { bus: o.igd.bus } : {}),
     });
   },
   screenshot: (dev: VfioDevice) => {

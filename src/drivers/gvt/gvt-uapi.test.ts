@@ -3,7 +3,7 @@
 // space ids, INTx and MSI from a page flip, QUERY_GFX_PLANE / GET_GFX_DMABUF and the screenshot of the plane.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { close, eventfd, fstatSize, mmap, munmap } from '../../native/index.js';
+import { close, eventfd, mmap, munmap } from '../../native/index.js';
 import { VfioError } from '../../uapi/errno.js';
 import { VFIO_DEVICE_FLAGS_PCI, decodeVfioDeviceInfo } from '../../uapi/device-info.js';
 import { VFIO_DEVICE_GET_GFX_DMABUF, VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_GET_REGION_INFO, VFIO_DEVICE_QUERY_GFX_PLANE, VFIO_DEVICE_RESET, VFIO_DEVICE_SET_IRQS } from '../../uapi/ioctl.js';
@@ -193,11 +193,16 @@ test('a page flip interrupts through INTx or MSI; the plane comes back from QUER
   assert.equal(query(VFIO_GFX_PLANE_TYPE_DMABUF, DRM_PLANE_TYPE_CURSOR).regionIndex, 0, 'no cursor: answered 0');
   assert.throws(() => query(VFIO_GFX_PLANE_TYPE_DMABUF, 7), (e: unknown) => VfioError.is(e, 'EINVAL'));
   const dmabuf = proc.ioctl(fd, VFIO_DEVICE_GET_GFX_DMABUF, u32s(1));
-  assert.equal(fstatSize(dmabuf), 12288);
-  const map = mmap(dmabuf, 0, 12288, false);
+  assert.ok(proc.fds().includes(dmabuf), "dma_buf_fd: an fd of the calling process's table");
+  assert.throws(() => proc.mmap(dmabuf, 0, 12288 + 4096, false), (e: unknown) => VfioError.is(e, 'EINVAL'), 'three pages, no more');
+  const at = proc.mmap(dmabuf, 0, 12288, false);
+  const map = mmap(at.fd, at.offset, 12288, false);
   assert.deepEqual(new Uint8Array(map, 0, frame.length), frame, 'the dmabuf holds the plane');
+  // The dmabuf is the plane's graphics memory itself, not a copy: what the guest draws next shows through it.
+  proc.pwrite(fd, Uint8Array.of(1, 2, 3, 4), pciEmuIndexToOffset(2) + surf + 8);
+  assert.deepEqual([...new Uint8Array(map, 8, 4)], [1, 2, 3, 4]);
   munmap(map);
-  close(dmabuf);
+  proc.close(dmabuf);
   assert.throws(() => proc.ioctl(fd, VFIO_DEVICE_GET_GFX_DMABUF, u32s(9)), (e: unknown) => VfioError.is(e, 'EINVAL'));
   const img = decodePng(driver.screenshot?.(vgpu) ?? Buffer.alloc(0));
   assert.deepEqual([img.width, img.height], [64, 48]);

@@ -1,5 +1,6 @@
 // The gvt driver's public surface: its registry descriptor, the module init, the vGPU device and its types.
 export { driver, gvtMdevDriver, gvtRegister } from './gvt-driver.js';
+export type { GvtIgdPlacement } from './gvt-driver.js';
 export { GvtVgpu, gvtOf, gvtVgpuCreate, gvtVgpuOps } from './vgpu.js';
 export { gvtGetDmabuf, gvtPlaneInfo, gvtQueryPlane, gvtScreenshot } from './vgpu-dmabuf.js';
 export { IntelGvt } from './gvt-resources.js';

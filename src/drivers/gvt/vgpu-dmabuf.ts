@@ -54,13 +54,14 @@ export function gvtQueryPlane(dev: GvtVgpu, arg: Uint8Array): number {
   return 0;
 }
 
-/** VFIO_DEVICE_GET_GFX_DMABUF (intel_vgpu_get_dmabuf): a new fd holding the plane; EINVAL for an unknown id. */
+/** VFIO_DEVICE_GET_GFX_DMABUF (intel_vgpu_get_dmabuf): a dma-buf fd of the plane's pages; EINVAL for an unknown id. */
 export function gvtGetDmabuf(dev: GvtVgpu, arg: Uint8Array): number {
   const id = gfxDmabufIdArg(arg);
   const obj = dev.dmabufs.get(id);
   if (obj === undefined) throw new VfioError('EINVAL', `invalid dmabuf id ${id}`);
   const { gpu } = dev.live();
-  return gfxDmabufExport(`gvt-dmabuf-${id}`, obj, (px) => gpu.gmRead(obj.fb.start, px));
+  // The plane's pages of graphics memory themselves (a GM address is its offset in the GPU's memfd).
+  return gfxDmabufExport(`gvt-dmabuf-${id}`, obj, gpu.gmFd);
 }
 
 /** A PNG of the vGPU's primary plane; ENODATA (with the reason) when it shows nothing. */

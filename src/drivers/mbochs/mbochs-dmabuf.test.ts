@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Host } from '../../base/host.js';
-import { close, fstatSize, mmap, munmap } from '../../native/index.js';
+import { mmap, munmap } from '../../native/index.js';
 import { sanitizer } from '../../sanitizer/sanitizer.js';
 import { VfioError } from '../../uapi/errno.js';
 import {
@@ -70,19 +70,24 @@ test('mbochs answers QUERY_GFX_PLANE with dmabuf planes and GET_GFX_DMABUF with 
   assert.equal(query(VFIO_GFX_PLANE_TYPE_DMABUF).regionIndex, 1, 'the same mode keeps its id');
   assert.equal(query(VFIO_GFX_PLANE_TYPE_DMABUF, DRM_PLANE_TYPE_CURSOR).regionIndex, 0, 'no cursor plane');
   const fd = proc.ioctl(device, VFIO_DEVICE_GET_GFX_DMABUF, u32s(1));
-  assert.equal(fstatSize(fd), 16384);
-  const map = mmap(fd, 0, 16384, false);
+  assert.ok(proc.fds().includes(fd), "an fd of the calling process's table");
+  assert.throws(() => proc.mmap(fd, 0, 16384 + 4096, false), (e: unknown) => VfioError.is(e, 'EINVAL'), 'four pages, no more');
+  const at = proc.mmap(fd, 0, 16384, false);
+  const map = mmap(at.fd, at.offset, 16384, false);
   assert.deepEqual(new Uint8Array(map), frame.subarray(0, 16384), 'the dmabuf holds the scanout');
   munmap(map);
-  close(fd);
-  dispi(VBE_DISPI_INDEX_Y_OFFSET, 8);
+  proc.close(fd);
+  // 16 lines of 256 bytes: the panned plane starts on a page (mbochs_dmabuf_alloc takes the pages from
+  // offset >> PAGE_SHIFT, so an offset inside a page would not be kept).
+  dispi(VBE_DISPI_INDEX_Y_OFFSET, 16);
   p = query(VFIO_GFX_PLANE_TYPE_DMABUF);
   assert.equal(p.regionIndex, 2, 'panning is another buffer');
   const fd2 = proc.ioctl(device, VFIO_DEVICE_GET_GFX_DMABUF, u32s(2));
-  const map2 = mmap(fd2, 0, 16384, false);
-  assert.deepEqual(new Uint8Array(map2), frame.subarray(8 * 256, 8 * 256 + 16384));
+  const at2 = proc.mmap(fd2, 0, 16384, false);
+  const map2 = mmap(at2.fd, at2.offset, 16384, false);
+  assert.deepEqual(new Uint8Array(map2), frame.subarray(16 * 256, 16 * 256 + 16384), 'the VRAM pages from the panned start');
   munmap(map2);
-  close(fd2);
+  proc.close(fd2);
   assert.throws(() => proc.ioctl(device, VFIO_DEVICE_GET_GFX_DMABUF, u32s(7)), (e: unknown) => VfioError.is(e, 'ENOENT'));
   assert.throws(() => proc.ioctl(device, VFIO_DEVICE_GET_GFX_DMABUF, new Uint8Array(2)), (e: unknown) => VfioError.is(e, 'EFAULT'));
   proc.closeAll();

@@ -237,13 +237,12 @@ function mbochsQueryGfxPlane(dev: MbochsState, arg: Uint8Array): number {
   return 0;
 }
 
-/** VFIO_DEVICE_GET_GFX_DMABUF (mbochs_get_gfx_dmabuf): a new fd with the plane's pixels; ENOENT for an unknown id. */
+/** VFIO_DEVICE_GET_GFX_DMABUF (mbochs_get_gfx_dmabuf): a dma-buf fd of the scanout's VRAM pages; ENOENT for an unknown id. */
 function mbochsGetGfxDmabuf(dev: MbochsState, arg: Uint8Array): number {
   const id = gfxDmabufIdArg(arg);
   const obj = dev.dmabufs.get(id);
   if (obj === undefined) throw new VfioError('ENOENT', `mbochs: no dmabuf ${id}`);
-  const { start, size } = obj.fb;
-  return gfxDmabufExport('mbochs-dmabuf', obj, (px) => px.set(dev.memory.subarray(start, start + size)));
+  return gfxDmabufExport('mbochs-dmabuf', obj, dev.memfd);
 }
 
 export const mbochsOps: VfioDeviceOps<MbochsState> = Object.freeze({

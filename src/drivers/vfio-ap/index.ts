@@ -7,7 +7,7 @@ export { ApMatrixMdev, vfioApAssign, vfioApUnassign, vfioApSetConfig, vfioApShow
 export { vfioApMatrixDevOps } from './matrix-ops.js';
 export { vfioApMatrixShow } from './matrix.js';
 export type { ApMatrix } from './matrix.js';
-export { VfioApQueue, VFIO_AP_RESET_MAX_POLLS } from './vfio-ap-queue.js';
+export { AP_RESET_INTERVAL, MAX_RESET_CHECK_WAIT, VfioApQueue } from './vfio-ap-queue.js';
 export { vfioApGuestDqap, vfioApGuestNqap, vfioApGuestTapq, vfioApGuestZapq } from './guest.js';
 export { vfioApModuleOptions, vfioApParamsSchema } from './vfio-ap-params.js';
 export type { VfioApModuleOptions, VfioApParams } from './vfio-ap-params.js';

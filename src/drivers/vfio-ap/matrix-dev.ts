@@ -11,7 +11,7 @@ import type { ApDriver } from '../../hw/ap/ap-bus.js';
 import { ApQueue } from '../../hw/ap/ap-devices.js';
 import { apQidCard, apQidQueue } from '../../hw/ap/ap-defs.js';
 import { vfioApFilterMatrix, vfioApUpdateGuestApcb } from './matrix.js';
-import { VfioApQueue, vfioApResetQueue, vfioApWaitReset } from './vfio-ap-queue.js';
+import { VfioApQueue, vfioApFlushResetWork, vfioApResetQueue } from './vfio-ap-queue.js';
 import type { ApMatrixMdev } from './matrix-mdev.js';
 
 /** MAX_ZDEV_ENTRIES_EXT: the mdevs the passthrough type offers. */
@@ -91,7 +91,7 @@ function removeQueue(md: MatrixDev, apq: ApQueue): void {
     }
   }
   vfioApResetQueue(q);
-  vfioApWaitReset(q);
+  vfioApFlushResetWork([q]);
   q.matrixMdev = null;
   md.queues.delete(q.apqn);
 }

@@ -8,6 +8,7 @@ import { ApMask, apParseMask } from '../../hw/ap/ap-mask.js';
 import { apMkQid } from '../../hw/ap/ap-defs.js';
 import { apApqnInMatrixOwnedByDefDrv } from '../../hw/ap/ap-bus.js';
 import { VfioError } from '../../uapi/errno.js';
+import type { ErrnoName } from '../../uapi/errno.js';
 import { VfioDevice } from '../../vfio/vfio-device.js';
 import type { ApMatrix } from './matrix.js';
 import { vfioApFilterCdoms, vfioApFilterMatrix, vfioApMatrixInit, vfioApUpdateGuestApcb } from './matrix.js';
@@ -183,7 +184,7 @@ export function vfioApShowConfig(m: ApMatrixMdev): string {
   return `${m.matrix.apm.toHex()}\n${m.matrix.aqm.toHex()}\n${m.matrix.adm.toHex()}\n`;
 }
 
-/** vfio_ap_mdev_reset_queues(&matrix_mdev->qtable): false when a queue's reset did not complete (EIO). */
-export function vfioApMdevResetQueues(m: ApMatrixMdev): boolean {
+/** vfio_ap_mdev_reset_queues(&matrix_mdev->qtable): 0, or EBUSY / EIO when a queue's reset did not complete. */
+export function vfioApMdevResetQueues(m: ApMatrixMdev): 0 | ErrnoName {
   return vfioApResetQueues(m.qtable.values());
 }

@@ -111,8 +111,12 @@ export const vfioApMatrixDevOps: VfioDeviceOps<ApMatrixMdev> = Object.freeze({
       case VFIO_DEVICE_SET_IRQS:
         return setIrqs(m, arg);
       case VFIO_DEVICE_RESET:
-        if (!vfioApMdevResetQueues(m)) throw new VfioError('EIO', 'a queue reset did not complete');
+      {
+        // The wait sleeps this call (the ioctl path of the core is synchronous, as the kernel's task is).
+        const ret = vfioApMdevResetQueues(m);
+        if (ret !== 0) throw new VfioError(ret, 'a queue reset did not complete');
         return 0;
+      }
       default:
         throw new VfioError('EOPNOTSUPP', `vfio_ap: ioctl 0x${cmd.toString(16)}`);
     }

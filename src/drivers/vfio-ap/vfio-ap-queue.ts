@@ -1,18 +1,29 @@
 // struct vfio_ap_queue and what vfio_ap does to a queue (drivers/s390/crypto/vfio_ap_ops.c): the reset
-// (vfio_ap_mdev_reset_queue: ZAPQ, then apq_reset_check polling TAPQ until the reset is done, as the kernel's
-// reset work does every AP_RESET_INTERVAL ms; here each poll is one TAPQ, and flush_work is the loop's end).
+// (vfio_ap_mdev_reset_queue: ZAPQ, then the reset work apq_reset_check: every AP_RESET_INTERVAL ms a TAPQ, a new
+// ZAPQ when the first one met a reset or a busy queue, until apq_status_check says the queue is out of reset),
+// and vfio_ap_mdev_reset_queues (every queue's ZAPQ first, then flush_work of each, EIO if one ended badly).
+// The works of several queues run side by side in the kernel; here one loop polls every pending queue once per
+// interval, which takes the same time. The wait sleeps the caller for real (msleep), as the ioctl does.
 import type { ApQueueHw } from '../../hw/ap/ap-queue-hw.js';
 import {
   AP_RESPONSE_BUSY,
   AP_RESPONSE_DECONFIGURED,
   AP_RESPONSE_NORMAL,
   AP_RESPONSE_RESET_IN_PROGRESS,
+  apQueueName,
 } from '../../hw/ap/ap-defs.js';
+import type { ErrnoName } from '../../uapi/errno.js';
 import type { ApMatrixMdev } from './matrix-mdev.js';
 import type { MatrixDev } from './matrix-dev.js';
+import { msleep } from './msleep.js';
 
-/** How many TAPQ polls a reset may take before vfio_ap gives up on it (the reset then reads as failed). */
-export const VFIO_AP_RESET_MAX_POLLS = 50;
+/** AP_RESET_INTERVAL: the reset work's sleep between TAPQs (ms). */
+export const AP_RESET_INTERVAL = 20;
+/**
+ * MAX_RESET_CHECK_WAIT: how long the reset check waits for a queue to come out of reset before it answers EBUSY
+ * (Linux 6.5/6.6; later kernels poll without end and only log "Waited %dms for reset of queue").
+ */
+export const MAX_RESET_CHECK_WAIT = 200;
 
 /** struct vfio_ap_queue: vfio_ap's state for a queue bound to it. */
 export class VfioApQueue {
@@ -20,8 +31,10 @@ export class VfioApQueue {
   matrixMdev: ApMatrixMdev | null = null;
   /** The response code of the last reset (q->reset_status); non-zero: the queue is filtered from the guest. */
   resetStatus = AP_RESPONSE_NORMAL;
-  /** Polls the last reset needed (for tests and the trace). */
-  lastResetPolls = 0;
+  /** The reset work is queued (q->reset_work): a ZAPQ was accepted and its completion is still to be checked. */
+  resetWork = false;
+  /** How long the last reset check waited (ms), for the trace and the tests. */
+  lastResetWaitMs = 0;
 
   constructor(
     readonly hw: ApQueueHw,
@@ -34,36 +47,94 @@ export class VfioApQueue {
   }
 }
 
-/** vfio_ap_mdev_reset_queue(): ZAPQ; the wait is vfioApWaitReset. */
-export function vfioApResetQueue(q: VfioApQueue): void {
-  const st = q.hw.zapq();
-  q.resetStatus = st.responseCode === AP_RESPONSE_DECONFIGURED ? AP_RESPONSE_NORMAL : st.responseCode;
-  q.lastResetPolls = 0;
-  if (st.responseCode === AP_RESPONSE_NORMAL) q.resetStatus = AP_RESPONSE_RESET_IN_PROGRESS;
+/** apq_status_check(): 0 when the queue is out of reset, EBUSY while it is not, EIO for any other answer. */
+function apqStatusCheck(responseCode: number): 0 | 'EBUSY' | 'EIO' {
+  switch (responseCode) {
+    case AP_RESPONSE_NORMAL:
+    case AP_RESPONSE_DECONFIGURED:
+      return 0;
+    case AP_RESPONSE_RESET_IN_PROGRESS:
+    case AP_RESPONSE_BUSY:
+      return 'EBUSY';
+    default:
+      return 'EIO';
+  }
 }
 
-/** apq_reset_check(): polls TAPQ until the reset is done (or the poll budget runs out); returns the final status. */
-export function vfioApWaitReset(q: VfioApQueue): number {
-  if (q.resetStatus !== AP_RESPONSE_RESET_IN_PROGRESS && q.resetStatus !== AP_RESPONSE_BUSY) return q.resetStatus;
-  for (let polls = 1; polls <= VFIO_AP_RESET_MAX_POLLS; polls++) {
-    const { status } = q.hw.tapq();
-    if (status.responseCode !== AP_RESPONSE_RESET_IN_PROGRESS && status.responseCode !== AP_RESPONSE_BUSY) {
-      q.lastResetPolls = polls;
-      q.resetStatus = status.responseCode === AP_RESPONSE_DECONFIGURED ? AP_RESPONSE_NORMAL : status.responseCode;
-      return q.resetStatus;
-    }
+/** vfio_ap_mdev_reset_queue(): ZAPQ; when the machine took it (or is busy with a reset), the check is queued. */
+export function vfioApResetQueue(q: VfioApQueue): void {
+  const st = q.hw.zapq();
+  q.resetStatus = st.responseCode;
+  q.lastResetWaitMs = 0;
+  switch (st.responseCode) {
+    case AP_RESPONSE_NORMAL:
+    case AP_RESPONSE_RESET_IN_PROGRESS:
+    case AP_RESPONSE_BUSY:
+      q.resetWork = true;
+      break;
+    case AP_RESPONSE_DECONFIGURED:
+      // The adapter's queues are reset by its deconfiguration: nothing to wait for, nothing to filter.
+      q.resetStatus = AP_RESPONSE_NORMAL;
+      break;
+    default:
+      q.matrixDev.host?.logger.warn({ queue: apQueueName(q.apqn), rc: st.responseCode }, 'vfio_ap: PQAP/ZAPQ failed with invalid rc');
+      break;
   }
-  return q.resetStatus;
 }
 
 /**
- * vfio_ap_mdev_reset_queues(): starts a reset on every queue, then waits for each; EIO (as a return of false)
- * when a queue's reset did not complete normally.
+ * One turn of apq_reset_check() after its sleep: TAPQ; 'again' while the queue is in reset, or after a new ZAPQ
+ * when the first one had met a reset or a busy queue; the check's errno (0 when done) otherwise.
  */
-export function vfioApResetQueues(queues: Iterable<VfioApQueue>): boolean {
+function apqResetCheckStep(q: VfioApQueue): 0 | 'EIO' | 'again' {
+  const { status } = q.hw.tapq();
+  const ret = apqStatusCheck(status.responseCode);
+  if (ret === 'EIO') return 'EIO';
+  if (ret === 'EBUSY') return 'again';
+  if (q.resetStatus === AP_RESPONSE_RESET_IN_PROGRESS || q.resetStatus === AP_RESPONSE_BUSY) {
+    q.resetStatus = q.hw.zapq().responseCode;
+    return 'again';
+  }
+  if (status.responseCode === AP_RESPONSE_DECONFIGURED) q.resetStatus = AP_RESPONSE_NORMAL;
+  return 0;
+}
+
+/**
+ * flush_work(&q->reset_work) for each of `queues`: runs their reset checks to the end, every pending queue polled
+ * once per AP_RESET_INTERVAL. A queue still in reset after MAX_RESET_CHECK_WAIT keeps its in-progress status
+ * (so the guest matrix filters it) and makes the answer EBUSY.
+ */
+export function vfioApFlushResetWork(queues: readonly VfioApQueue[]): 0 | 'EBUSY' | 'EIO' {
+  let pending = queues.filter((q) => q.resetWork);
+  let answer: 0 | 'EBUSY' | 'EIO' = 0;
+  for (let elapsed = AP_RESET_INTERVAL; pending.length > 0; elapsed += AP_RESET_INTERVAL) {
+    msleep(AP_RESET_INTERVAL);
+    pending = pending.filter((q) => {
+      const ret = apqResetCheckStep(q);
+      q.lastResetWaitMs = elapsed;
+      if (ret === 'again' && elapsed < MAX_RESET_CHECK_WAIT) return true;
+      q.resetWork = false;
+      if (ret === 'again') {
+        q.resetStatus = AP_RESPONSE_RESET_IN_PROGRESS;
+        q.matrixDev.host?.logger.warn({ queue: apQueueName(q.apqn), waitedMs: elapsed }, 'vfio_ap: timeout verifying reset of queue');
+        answer = 'EBUSY';
+      } else if (ret === 'EIO') {
+        q.matrixDev.host?.logger.warn({ queue: apQueueName(q.apqn) }, 'vfio_ap: failed to verify reset of queue');
+      }
+      return false;
+    });
+  }
+  return answer;
+}
+
+/**
+ * vfio_ap_mdev_reset_queues(): a ZAPQ to every queue, then the wait for each; EBUSY when a queue never came out of
+ * reset, EIO when one's reset ended with a non-zero status, else 0.
+ */
+export function vfioApResetQueues(queues: Iterable<VfioApQueue>): 0 | ErrnoName {
   const list = [...queues];
   for (const q of list) vfioApResetQueue(q);
-  let ok = true;
-  for (const q of list) if (vfioApWaitReset(q) !== AP_RESPONSE_NORMAL) ok = false;
-  return ok;
+  const flushed = vfioApFlushResetWork(list);
+  if (flushed === 'EBUSY') return 'EBUSY';
+  return list.some((q) => q.resetStatus !== AP_RESPONSE_NORMAL) ? 'EIO' : 0;
 }

@@ -14,10 +14,11 @@ import { VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_GET_REGION_
 import { VfioProcess } from '../../vfio/vfio-process.js';
 import { openViaGroup } from '../../vfio/uapi.test-kit.js';
 import { mdevRemove } from '../../mdev/mdev-device.js';
-import { AP_RESPONSE_NORMAL, AP_RESPONSE_Q_NOT_AVAIL, apMkQid } from '../../hw/ap/ap-defs.js';
+import { AP_RESPONSE_NO_PENDING_REPLY, AP_RESPONSE_NORMAL, AP_RESPONSE_Q_NOT_AVAIL, AP_RESPONSE_RESET_IN_PROGRESS, apMkQid } from '../../hw/ap/ap-defs.js';
 import { decodeMexReply, encodeMexRequest } from '../../hw/ap/ap-message.js';
 import { vfioApGuestDqap, vfioApGuestNqap, vfioApGuestTapq } from './guest.js';
 import { apTestHost } from './vfio-ap.test-kit.js';
+import { AP_RESET_INTERVAL, MAX_RESET_CHECK_WAIT } from './vfio-ap-queue.js';
 
 const Q56 = apMkQid(5, 6);
 const Q57 = apMkQid(5, 7);
@@ -73,10 +74,62 @@ test('the guest computes on its queues; RESET flushes every queue of the guest m
     const q = m.qtable.get(qid);
     assert.ok(q);
     assert.equal(q.hw.zeroizes, (zeroizes[i] ?? 0) + 1, 'ZAPQ');
-    assert.equal(q.lastResetPolls, 2, 'the reset was in progress until polled to completion');
+    assert.equal(q.lastResetWaitMs, AP_RESET_INTERVAL, 'checked after one AP_RESET_INTERVAL');
     assert.equal(q.hw.resetInProgress, false);
     assert.equal(vfioApGuestTapq(m, qid).queueEmpty, true, 'the pending reply was flushed');
   }
+});
+
+test('RESET with a request in flight: the reply is flushed, the ioctl sleeps until TAPQ says the reset is over', (t) => {
+  const { proc, fd, m } = opened(t);
+  const q = m.qtable.get(Q56);
+  assert.ok(q);
+  // The firmware takes 50 ms on this queue: the check sees it in progress at least once.
+  q.hw.resetMs = 50;
+  assert.equal(vfioApGuestNqap(m, Q56, 7n, encodeMexRequest({ base: 3n, exponent: 4n, modulus: 100n })).responseCode, AP_RESPONSE_NORMAL);
+  assert.equal(vfioApGuestTapq(m, Q56).queueEmpty, false, 'the reply is pending');
+  const t0 = performance.now();
+  assert.equal(proc.ioctl(fd, VFIO_DEVICE_RESET), 0);
+  const took = performance.now() - t0;
+  assert.ok(took >= 50, `the ioctl waited for the reset (${took} ms)`);
+  assert.ok(q.lastResetWaitMs >= 2 * AP_RESET_INTERVAL && q.lastResetWaitMs % AP_RESET_INTERVAL === 0, 'TAPQ every AP_RESET_INTERVAL');
+  assert.equal(q.hw.resetInProgress, false);
+  const d = vfioApGuestDqap(m, Q56);
+  assert.equal(d.status.responseCode, AP_RESPONSE_NO_PENDING_REPLY, 'the request in flight is gone');
+  assert.equal(vfioApGuestNqap(m, Q56, 8n, encodeMexRequest({ base: 3n, exponent: 4n, modulus: 100n })).responseCode, AP_RESPONSE_NORMAL, 'usable again');
+});
+
+test('RESET meeting a reset already under way: the check waits it out and issues ZAPQ again', (t) => {
+  const { proc, fd, m } = opened(t);
+  const q = m.qtable.get(Q57);
+  assert.ok(q);
+  q.hw.resetMs = 30;
+  const before = q.hw.zeroizes;
+  const t0 = performance.now();
+  assert.equal(q.hw.zapq().responseCode, AP_RESPONSE_NORMAL, 'a reset started behind vfio_ap');
+  assert.equal(proc.ioctl(fd, VFIO_DEVICE_RESET), 0);
+  assert.ok(performance.now() - t0 >= 60, 'both resets ran their 30 ms');
+  assert.equal(q.hw.zeroizes, before + 2, "vfio_ap's ZAPQ met RESET_IN_PROGRESS; the second one took");
+  assert.ok(q.lastResetWaitMs >= 2 * AP_RESET_INTERVAL, 'a check for each reset');
+  assert.equal(q.resetStatus, AP_RESPONSE_NORMAL);
+});
+
+test('RESET of a queue that never comes out of reset: EBUSY after MAX_RESET_CHECK_WAIT, the others still reset', (t) => {
+  const { proc, fd, m } = opened(t);
+  const stuck = m.qtable.get(Q57);
+  const fine = m.qtable.get(Q56);
+  assert.ok(stuck && fine);
+  stuck.hw.hangInReset = true;
+  const t0 = performance.now();
+  assert.throws(() => proc.ioctl(fd, VFIO_DEVICE_RESET), (e) => VfioError.is(e, 'EBUSY'));
+  assert.ok(performance.now() - t0 >= MAX_RESET_CHECK_WAIT - 1, 'it waited the whole budget');
+  assert.equal(stuck.resetStatus, AP_RESPONSE_RESET_IN_PROGRESS, 'the queue keeps its in-progress status');
+  assert.equal(fine.resetStatus, AP_RESPONSE_NORMAL);
+  assert.equal(fine.lastResetWaitMs, AP_RESET_INTERVAL, 'the healthy queue was done at the first check');
+  // The firmware recovers: the next RESET succeeds.
+  stuck.hw.hangInReset = false;
+  assert.equal(proc.ioctl(fd, VFIO_DEVICE_RESET), 0);
+  assert.equal(stuck.resetStatus, AP_RESPONSE_NORMAL);
 });
 
 test('unbinding a queue from vfio_ap while the guest runs takes its adapter out of the guest matrix', (t) => {

@@ -1,7 +1,9 @@
-// Channel program translation (drivers/s390/cio/vfio_ccw_cp.c as of 6.1): the guest's CCW chains are copied from
-// guest memory (vfio_dma_rw), format-0 CCWs converted, TICs followed into new chains, every data area pinned
-// (vfio_pin_pages) and described by a format-2 IDAL of host frames; the channel runs the copy; the SCSW's CCW
-// address is translated back; everything is unpinned at completion (cp_free) or when the user unmaps it.
+// Channel program translation (drivers/s390/cio/vfio_ccw_cp.c as of today's kernel, format-1 and 2K IDAWs
+// included since 6.3): the guest's CCW chains are copied from guest memory (vfio_dma_rw), format-0 CCWs converted,
+// TICs followed into new chains, every data area described by an IDAL (the guest's, or one fabricated from a direct
+// address in IDAW-sized steps), its pages pinned (vfio_pin_pages) and the IDAL rebuilt as format-2 IDAWs of host
+// frames; the channel runs the copy (as 2K format-2 IDAWs when the guest used format-1); the SCSW's CCW address is
+// translated back; everything is unpinned at completion (cp_free) or when the user unmaps it.
 import { VfioError } from '../../uapi/errno.js';
 import {
   CCW_CMD_NOOP,
@@ -20,6 +22,9 @@ import { CpStorage, PAGE_SIZE } from './cp-storage.js';
 
 /** CCWCHAIN_LEN_MAX: the most CCWs one chain may hold (and the 2K copied per chain). */
 export const CCWCHAIN_LEN_MAX = 256;
+/** IDA_BLOCK_SIZE / IDA_2K_BLOCK_SIZE (asm/idals.h): what one format-2 (4K) or format-1 / 2K IDAW addresses. */
+const IDA_BLOCK_SIZE = 4096;
+const IDA_2K_BLOCK_SIZE = 2048;
 
 /** What translation needs from the device: its DMA access to the user's IOAS. */
 export interface CpDeviceAccess {
@@ -28,7 +33,7 @@ export interface CpDeviceAccess {
   unpinPages(iova: bigint, npage: number): void;
 }
 
-/** struct page_array: the guest pages behind one CCW (pinned when the CCW transfers data). */
+/** struct page_array: the guest addresses one CCW's IDAWs name; `pinned` when the CCW transfers data. */
 interface PageArray {
   readonly iovas: bigint[];
   pinned: boolean;
@@ -43,26 +48,29 @@ interface CcwChain {
 }
 
 const isTic = (c: Ccw1): boolean => c.cmd === CCW_CMD_TIC;
+const isIdal = (c: Ccw1): boolean => (c.flags & CCW_FLAG_IDA) !== 0;
 const isChain = (c: Ccw1): boolean => (c.flags & (CCW_FLAG_CC | CCW_FLAG_DC)) !== 0;
 const isRead = (c: Ccw1): boolean => (c.cmd & 0x03) === 0x02;
 const isReadBackward = (c: Ccw1): boolean => (c.cmd & 0x0f) === 0x0c;
 const isSense = (c: Ccw1): boolean => (c.cmd & 0x0f) === 0x04;
+/** idal_is_2k(): format-1 IDAWs (no c64) and 2K format-2 IDAWs (i2k) each address 2K. */
+const idalIs2k = (orb: CmdOrb): boolean => !orb.c64 || orb.i2k;
 
-/** is_cpa_within_range(). */
+/** is_cpa_within_range(): `cpa` names one of the `len` CCWs from `head` (end points included). */
 function cpaWithin(cpa: number, head: number, len: number): boolean {
   return head <= cpa && cpa <= head + (len - 1) * CCW_SIZE;
 }
 
-/** ccw_does_data_transfer(). */
+/** ccw_does_data_transfer(): whether the CCW moves data, so that its pages must be pinned. */
 function ccwDoesDataTransfer(c: Ccw1): boolean {
   if (c.count === 0 || c.cmd === CCW_CMD_NOOP) return false;
   if ((c.flags & CCW_FLAG_SKIP) === 0) return true;
   return !(isRead(c) || isReadBackward(c) || isSense(c));
 }
 
-/** idal_nr_words(): 4K pages the area [iova, iova + bytes) touches. */
-function idalNrWords(iova: bigint, bytes: number): number {
-  return Math.ceil((Number(iova % BigInt(PAGE_SIZE)) + bytes) / PAGE_SIZE);
+/** idal_nr_words() / idal_2k_nr_words(): blocks of `block` bytes the area [addr, addr + bytes) touches. */
+function idalNrWords(addr: bigint, bytes: number, block: number): number {
+  return Math.ceil((Number(addr % BigInt(block)) + bytes) / block);
 }
 
 /** struct channel_program. */
@@ -76,7 +84,10 @@ export class ChannelProgram {
     this.storage = new CpStorage((iova, buf, write) => dev.dmaRw(iova, buf, write));
   }
 
-  /** cp_init(): copies the chains reachable from the ORB's CPA. EBUSY if one is set up already. */
+  /**
+   * cp_init(): copies the chains reachable from the ORB's CPA. EBUSY if one is set up already. A program without
+   * the prefetch bit is prefetched anyway (the kernel only warns).
+   */
   init(orb: CmdOrb): void {
     if (this.initialized) throw new VfioError('EBUSY', 'channel program already initialized');
     this.orb = { ...orb };
@@ -86,48 +97,35 @@ export class ChannelProgram {
     } catch (err) {
       this.chains = [];
       this.storage.reset();
+      this.orb = null;
       throw err;
     }
     this.initialized = true;
-    // Safe to force: with IDALs and c64 off, calcLength already refused the program.
-    this.orb.c64 = true;
   }
 
-  /** ccwchain_handle_ccw(): one chain from `cda`, then the chains its TICs lead to. */
+  private theOrb(): CmdOrb {
+    if (this.orb === null) throw new Error('cp: no orb');
+    return this.orb;
+  }
+
+  /** ccwchain_handle_ccw(): one chain from `cda`, then the chains its TICs lead to (ccwchain_loop_tic). */
   private handleCcw(cda: number): void {
-    const orb = this.orb;
-    if (orb === null) throw new Error('cp: no orb');
+    const orb = this.theOrb();
     const raw = new Uint8Array(CCWCHAIN_LEN_MAX * CCW_SIZE);
     this.dev.dmaRw(BigInt(cda), raw, false);
     const guest: Ccw1[] = [];
     for (let i = 0; i < CCWCHAIN_LEN_MAX; i++) guest.push(orb.fmt ? decodeCcw1(raw, i * CCW_SIZE) : ccw0ToCcw1(raw, i * CCW_SIZE));
-    const len = this.calcLength(cda, guest);
+    const len = calcLength(cda, guest);
     const ccws = guest.slice(0, len);
     const host = this.storage.alloc(len * CCW_SIZE);
     const chain: CcwChain = { iova: cda, ccws, hostAddr: host.addr, pa: new Array<PageArray | null>(len).fill(null) };
     this.chains.push(chain);
-    // ccwchain_loop_tic().
     for (const tic of ccws) {
       if (!isTic(tic)) continue;
+      // tic_target_chain_exists(): a TIC into a chain already copied needs no new one.
       if (this.chains.some((c) => cpaWithin(tic.cda, c.iova, c.ccws.length))) continue;
       this.handleCcw(tic.cda);
     }
-  }
-
-  /** ccwchain_calc_length(): EOPNOTSUPP for IDALs other than format-2 4K, EINVAL past CCWCHAIN_LEN_MAX. */
-  private calcLength(iova: number, ccws: readonly Ccw1[]): number {
-    const orb = this.orb;
-    if (orb === null) throw new Error('cp: no orb');
-    let cnt = 0;
-    for (const ccw of ccws) {
-      cnt++;
-      // Format-1 IDAWs and 2K format-2 IDAWs are not supported; direct addressing still is.
-      if ((!orb.c64 || orb.i2k) && (ccw.flags & CCW_FLAG_IDA) !== 0) throw new VfioError('EOPNOTSUPP', 'only format-2 4K IDAWs');
-      // Keep counting while chaining, or through a TIC back into this chain (device orientation loops).
-      const ticWithin = isTic(ccw) && cpaWithin(ccw.cda, iova, cnt);
-      if (!isChain(ccw) && !ticWithin) return cnt;
-    }
-    throw new VfioError('EINVAL', `channel program longer than ${CCWCHAIN_LEN_MAX} CCWs`);
   }
 
   /** cp_prefetch(): translates and pins every CCW's data area; on failure what was pinned is unpinned. */
@@ -138,11 +136,10 @@ export class ChannelProgram {
         chain.ccws.forEach((ccw, i) => {
           chain.ccws[i] = isTic(ccw) ? this.fetchTic(ccw) : this.fetchCcw(chain, i, ccw);
         });
+        const buf = new Uint8Array(CCW_SIZE);
         chain.ccws.forEach((c, i) => {
-          const host = this.storage;
-          const buf = new Uint8Array(CCW_SIZE);
           encodeCcw1(c, buf);
-          host.write(BigInt(chain.hostAddr + i * CCW_SIZE), buf);
+          this.storage.write(BigInt(chain.hostAddr + i * CCW_SIZE), buf);
         });
       }
     } catch (err) {
@@ -158,27 +155,54 @@ export class ChannelProgram {
     return { ...ccw, cda: target.hostAddr + (ccw.cda - target.iova) };
   }
 
-  /** ccwchain_fetch_ccw(): the data area's pages (from the guest IDAL, or contiguous), pinned, as a host IDAL. */
-  private fetchCcw(chain: CcwChain, i: number, ccw: Ccw1): Ccw1 {
+  /**
+   * ccw_count_idaws(): IDAWs the CCW's count needs. The ORB, not the CCW, decides their size: 2K for format-1
+   * (the first IDAW read as 4 bytes) and for i2k, else 4K.
+   */
+  private countIdaws(ccw: Ccw1): number {
+    const orb = this.theOrb();
     const bytes = ccw.count === 0 ? 1 : ccw.count;
-    let iovas: bigint[];
-    if ((ccw.flags & CCW_FLAG_IDA) !== 0) {
-      const first = new Uint8Array(8);
+    let addr = BigInt(ccw.cda);
+    if (isIdal(ccw)) {
+      const first = new Uint8Array(orb.c64 ? 8 : 4);
       this.dev.dmaRw(BigInt(ccw.cda), first, false);
-      const n = idalNrWords(new DataView(first.buffer).getBigUint64(0), bytes);
-      const idal = new Uint8Array(n * 8);
-      this.dev.dmaRw(BigInt(ccw.cda), idal, false);
-      const dv = new DataView(idal.buffer);
-      iovas = Array.from({ length: n }, (_v, k) => dv.getBigUint64(k * 8));
-    } else {
-      const start = BigInt(ccw.cda);
-      const n = idalNrWords(start, bytes);
-      const page0 = start - (start % BigInt(PAGE_SIZE));
-      iovas = Array.from({ length: n }, (_v, k) => (k === 0 ? start : page0 + BigInt(k * PAGE_SIZE)));
+      const dv = new DataView(first.buffer);
+      addr = orb.c64 ? dv.getBigUint64(0) : BigInt(dv.getUint32(0));
     }
+    return idalNrWords(addr, bytes, idalIs2k(orb) ? IDA_2K_BLOCK_SIZE : IDA_BLOCK_SIZE);
+  }
+
+  /**
+   * get_guest_idal(): the guest's IDAL (idaw_nr 8-byte words copied, format-1 words read from the first half as
+   * the kernel does), or one fabricated from the direct address: each next IDAW at the next IDAW-size boundary.
+   */
+  private guestIdal(ccw: Ccw1, idawNr: number): bigint[] {
+    const orb = this.theOrb();
+    const size = idalIs2k(orb) ? IDA_2K_BLOCK_SIZE : IDA_BLOCK_SIZE;
+    if (isIdal(ccw)) {
+      const raw = new Uint8Array(idawNr * 8);
+      this.dev.dmaRw(BigInt(ccw.cda), raw, false);
+      const dv = new DataView(raw.buffer);
+      return Array.from({ length: idawNr }, (_v, i) => (orb.c64 ? dv.getBigUint64(i * 8) : BigInt(dv.getUint32(i * 4))));
+    }
+    const idaws = [BigInt(ccw.cda)];
+    for (let i = 1; i < idawNr; i++) {
+      const prev = idaws[i - 1] ?? 0n;
+      // Format-1 words are 32 bits wide: the fabricated list wraps as the kernel's dma32_add does.
+      const next = (prev + BigInt(size)) & ~BigInt(size - 1);
+      idaws.push(orb.c64 ? next : next & 0xffff_ffffn);
+    }
+    return idaws;
+  }
+
+  /**
+   * ccwchain_fetch_ccw(): the data area's IDAWs, their pages pinned when the CCW transfers data (page_array_pin:
+   * all or none), and a host format-2 IDAL of the pinned frames, each keeping its IDAW's offset in the page.
+   */
+  private fetchCcw(chain: CcwChain, i: number, ccw: Ccw1): Ccw1 {
+    const iovas = this.guestIdal(ccw, this.countIdaws(ccw));
     const pa: PageArray = { iovas, pinned: false };
     if (ccwDoesDataTransfer(ccw)) {
-      // page_array_pin(): page by page, undone on failure.
       let k = 0;
       try {
         for (; k < iovas.length; k++) this.dev.pinPages(pageOf(iovas[k] ?? 0n), 1);
@@ -191,20 +215,23 @@ export class ChannelProgram {
     chain.pa[i] = pa;
     const idal = this.storage.alloc(iovas.length * 8);
     const dv = new DataView(idal.bytes.buffer, idal.bytes.byteOffset);
+    // page_array_idal_create_words(); without a transfer the kernel leaves the guest's addresses in place.
     iovas.forEach((iova, k) => {
-      const offset = k === 0 ? iova % BigInt(PAGE_SIZE) : 0n;
-      const frame = pa.pinned ? this.storage.frameOf(pageOf(iova)) : 0n;
-      dv.setBigUint64(k * 8, frame + offset);
+      const word = pa.pinned ? this.storage.frameOf(pageOf(iova)) + (iova % BigInt(PAGE_SIZE)) : iova;
+      dv.setBigUint64(k * 8, word);
     });
     return { ...ccw, cda: idal.addr, flags: ccw.flags | CCW_FLAG_IDA };
   }
 
-  /** cp_get_orb(): the ORB the subchannel starts: host CPA, format 1, 64-bit IDAWs, `intparm`, `lpm` if none. */
+  /**
+   * cp_get_orb(): the ORB the subchannel starts: host CPA, format-1 CCWs, format-2 IDAWs (2K ones when the guest
+   * used format-1: i2k), the guest's storage key kept, `intparm`, and the subchannel's `lpm` if the ORB has none.
+   */
   getOrb(intparm: number, lpm: number): CmdOrb {
     const orb = this.orb;
     const first = this.chains[0];
-    if (!this.initialized || orb === null || first === undefined) throw new VfioError('EINVAL', 'channel program not initialized');
-    return { ...orb, intparm, fmt: true, key: 0, lpm: orb.lpm === 0 ? lpm : orb.lpm, cpa: first.hostAddr };
+    if (!this.initialized || orb === null || first === undefined) throw new VfioError('EIO', 'channel program not initialized');
+    return { ...orb, intparm, fmt: true, i2k: orb.c64 ? orb.i2k : true, c64: true, lpm: orb.lpm === 0 ? lpm : orb.lpm, cpa: first.hostAddr };
   }
 
   /** cp_update_scsw(): the host CCW address in `scsw` back to the guest's (one past a chain's end included). */
@@ -216,10 +243,12 @@ export class ChannelProgram {
     return scsw;
   }
 
-  /** cp_iova_pinned(): whether a pinned page lies in [iova, iova + length). */
+  /** cp_iova_pinned(): whether a pinned page lies in the pages [iova, iova + length) touches. */
   iovaPinned(iova: bigint, length: bigint): boolean {
     if (!this.initialized) return false;
-    return this.chains.some((c) => c.pa.some((pa) => pa !== null && pa.pinned && pa.iovas.some((v) => pageOf(v) >= pageOf(iova) && pageOf(v) < iova + length)));
+    const first = pageOf(iova);
+    const last = pageOf(iova + length - 1n);
+    return this.chains.some((c) => c.pa.some((pa) => pa !== null && pa.pinned && pa.iovas.some((v) => pageOf(v) >= first && pageOf(v) <= last)));
   }
 
   private unpinAll(): void {
@@ -241,6 +270,20 @@ export class ChannelProgram {
     this.initialized = false;
     this.orb = null;
   }
+}
+
+/**
+ * ccwchain_calc_length(): CCWs in the chain from `iova`: counting goes on while a CCW chains, or is a TIC back into
+ * this chain (device orientation loops); EINVAL past CCWCHAIN_LEN_MAX. Every IDAW format is accepted since 6.3.
+ */
+function calcLength(iova: number, ccws: readonly Ccw1[]): number {
+  let cnt = 0;
+  for (const ccw of ccws) {
+    cnt++;
+    const ticWithin = isTic(ccw) && cpaWithin(ccw.cda, iova, cnt);
+    if (!isChain(ccw) && !ticWithin) return cnt;
+  }
+  throw new VfioError('EINVAL', `channel program longer than ${CCWCHAIN_LEN_MAX} CCWs`);
 }
 
 function pageOf(iova: bigint): bigint {

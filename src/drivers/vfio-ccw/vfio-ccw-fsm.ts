@@ -106,7 +106,7 @@ function fsmIoHelper(priv: VfioCcwPrivate): ErrnoName | 0 {
 const fsmIoRequest: FsmFunc = (priv) => {
   priv.state = 'CP_PROCESSING';
   const scsw = decodeScsw(priv.ioRegion.subarray(CCW_IO_REGION_SCSW, CCW_IO_REGION_SCSW + SCSW_SIZE));
-  let ret: ErrnoName | 0;
+  let ret: ErrnoName | 0 | null;
   if ((scsw.fctl & SCSW_FCTL_START_FUNC) !== 0) {
     const orb = decodeCmdOrb(priv.ioRegion.subarray(CCW_IO_REGION_ORB, CCW_IO_REGION_ORB + ORB_AREA_SIZE));
     if (orb.tm) {
@@ -129,9 +129,10 @@ const fsmIoRequest: FsmFunc = (priv) => {
     // Halt and clear are requested through the async command region.
     ret = 'EOPNOTSUPP';
   } else {
-    ret = 0;
+    // No function: the kernel leaves ret_code as the write left it (what the user wrote, or the last answer).
+    ret = null;
   }
-  setIoRet(priv, ret);
+  if (ret !== null) setIoRet(priv, ret);
   if (ret !== 0 || priv.state === 'CP_PROCESSING') priv.state = 'IDLE';
 };
 

@@ -111,8 +111,6 @@ test("bad programs get the kernel's errno and leave the device IDLE with nothing
   const { priv } = r.create('0.0.0100');
   const d = r.open(priv);
   r.guest.set(encodeCcwChain([{ cmd: FBA_CMD_READ, flags: CCW_FLAG_IDA, count: 512, cda: 0x2000 }]), 0x1000);
-  assert.throws(() => d.start(cmdOrb({ cpa: 0x1000, c64: false })), errno('EOPNOTSUPP'), 'format-1 IDAWs');
-  assert.throws(() => d.start(cmdOrb({ cpa: 0x1000, c64: true, i2k: true })), errno('EOPNOTSUPP'), '2K IDAWs');
   assert.throws(() => d.start(cmdOrb({ cpa: 0x1000, tm: true })), errno('EOPNOTSUPP'), 'transport mode');
   // A format-2 IDAW naming memory the user never mapped: the pin fails.
   new DataView(r.guest.buffer, 0x2000, 8).setBigUint64(0, 0x4000_0000n);

@@ -43,20 +43,50 @@ test('replies dequeue in order with their psmid; a full queue answers Q_FULL', (
   assert.equal(c.status.queueEmpty, true);
 });
 
-test('ZAPQ flushes and stays in progress for resetPolls TAPQs; NQAP meanwhile is refused', () => {
-  const q = new ApQueueHw(apMkQid(4, 7), { resetPolls: 3 });
+test('ZAPQ flushes at once and stays in progress for resetMs of the clock; NQAP, AQIC, another ZAPQ meanwhile are refused', () => {
+  let now = 1000;
+  const q = new ApQueueHw(apMkQid(4, 7), { resetMs: 30, clock: () => now });
   q.nqap(9n, encodeMexRequest({ base: 2n, exponent: 2n, modulus: 7n }));
   assert.equal(q.aqic(true).irqEnabled, true);
   assert.equal(q.zapq().responseCode, AP_RESPONSE_NORMAL);
   assert.equal(q.zeroizes, 1);
   assert.equal(q.nqap(1n, new Uint8Array(8)).responseCode, AP_RESPONSE_RESET_IN_PROGRESS);
   assert.equal(q.tapq().status.responseCode, AP_RESPONSE_RESET_IN_PROGRESS);
-  assert.equal(q.tapq().status.responseCode, AP_RESPONSE_RESET_IN_PROGRESS);
+  assert.equal(q.tapq().status.queueEmpty, true, 'flushed at once');
+  assert.equal(q.aqic(true).responseCode, AP_RESPONSE_RESET_IN_PROGRESS);
+  assert.equal(q.zapq().responseCode, AP_RESPONSE_RESET_IN_PROGRESS, 'one reset at a time');
+  assert.equal(q.zeroizes, 1);
+  now += 29;
+  assert.equal(q.tapq().status.responseCode, AP_RESPONSE_RESET_IN_PROGRESS, 'polling does not speed it up');
+  now += 1;
   const done = q.tapq();
   assert.equal(done.status.responseCode, AP_RESPONSE_NORMAL);
   assert.equal(done.status.queueEmpty, true, 'the reply was flushed');
   assert.equal(done.status.irqEnabled, false, 'the reset disabled interrupts');
   assert.equal(done.info.qd, 7);
+});
+
+test('a queue hung in reset stays in progress until the fault clears; save/load keeps a reset under way', () => {
+  let now = 0;
+  const q = new ApQueueHw(apMkQid(4, 8), { resetMs: 10, clock: () => now });
+  q.hangInReset = true;
+  q.rapq();
+  now += 1000;
+  assert.equal(q.tapq().status.responseCode, AP_RESPONSE_RESET_IN_PROGRESS);
+  const hung = JSON.parse(JSON.stringify(q.save())) as unknown;
+  q.hangInReset = false;
+  assert.equal(q.tapq().status.responseCode, AP_RESPONSE_NORMAL);
+  q.rapq();
+  now += 4;
+  const rec = JSON.parse(JSON.stringify(q.save())) as unknown;
+  const r = new ApQueueHw(apMkQid(4, 8), { clock: () => now });
+  r.load(rec);
+  assert.equal(r.tapq().status.responseCode, AP_RESPONSE_RESET_IN_PROGRESS, '6 ms of the reset left');
+  now += 6;
+  assert.equal(r.tapq().status.responseCode, AP_RESPONSE_NORMAL);
+  r.load(hung);
+  assert.equal(r.hangInReset, true);
+  assert.equal(r.tapq().status.responseCode, AP_RESPONSE_RESET_IN_PROGRESS);
 });
 
 test('the interruption fires once when a reply becomes pending with AQIC enabled', () => {
@@ -87,5 +117,5 @@ test('save/load round-trips and refuses a record of another queue', () => {
   assert.ok(d.reply);
   assert.equal(decodeMexReply(d.reply), 4n);
   assert.throws(() => new ApQueueHw(apMkQid(5, 6)).load(rec), (e) => VfioError.is(e, 'EINVAL'));
-  assert.throws(() => r.load({ version: 2 }), (e) => VfioError.is(e, 'EINVAL'));
+  assert.throws(() => r.load({ version: 1, name: 'ap-queue', qid: r.qid, replies: [], resetPolls: 0, irqEnabled: false, zeroizes: 0 }), (e) => VfioError.is(e, 'EINVAL'), 'version 1 records are not taken');
 });

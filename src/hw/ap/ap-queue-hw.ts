@@ -1,8 +1,11 @@
 // One AP queue of the simulated crypto hardware (an APQN: adapter x usage domain), as the AP instructions see
 // it (arch/s390/include/asm/ap.h ap_nqap, ap_dqap, ap_tapq, ap_rapq, ap_zapq, ap_aqic; the queue state machine
 // the host's drivers/s390/crypto/ap_queue.c drives). Requests execute when enqueued and wait as replies until
-// dequeued; a reset (RAPQ/ZAPQ) flushes them and stays in progress for `resetPolls` TAPQs, then completes.
-// The adapter interruption (AQIC enabled) is edge-signalled when a reply becomes pending.
+// dequeued; a reset (RAPQ/ZAPQ) flushes them at once and stays in progress for `resetMs` of real time (TAPQ,
+// NQAP, DQAP, AQIC and another RAPQ/ZAPQ answer RESET_IN_PROGRESS meanwhile), then completes by itself, as the
+// firmware finishes a reset asynchronously. A queue can be made to hang in reset (`hangInReset`), the fault
+// vfio_ap's reset wait must survive. The adapter interruption (AQIC enabled) is edge-signalled when a reply
+// becomes pending.
 import { VfioError, check } from '../../uapi/errno.js';
 import {
   AP_DEVICE_TYPE_CEX7,
@@ -21,28 +24,38 @@ export const AP_MAX_MESSAGE_SIZE = 12288;
 export interface ApQueueHwOptions {
   /** Requests and replies the queue holds at once (the TAPQ queue depth). Default 8. */
   readonly depth?: number;
-  /** TAPQs a reset stays in progress for. Default 2 (the kernel polls every 20 ms). */
-  readonly resetPolls?: number;
+  /** Milliseconds a reset stays in progress. Default 5 (vfio_ap checks every 20 ms). */
+  readonly resetMs?: number;
+  /** The clock resets are timed by, in milliseconds (default performance.now). */
+  readonly clock?: () => number;
 }
+
+/** The default time a reset takes. */
+export const AP_QUEUE_RESET_MS = 5;
 
 /** The saved state of a queue. */
 export interface ApQueueStateRecord {
-  version: 1;
+  version: 2;
   name: 'ap-queue';
   qid: number;
   replies: { psmid: string; reply: number[] }[];
-  resetPolls: number;
+  /** Milliseconds left of a reset under way (0: none); a hung reset saves as -1. */
+  resetLeftMs: number;
   irqEnabled: boolean;
   zeroizes: number;
 }
 
 export class ApQueueHw {
   readonly depth: number;
-  readonly resetPollsPerReset: number;
+  /** How long a reset takes on this queue (ms): a property of the firmware, changeable like the fault below. */
+  resetMs: number;
+  private readonly clock: () => number;
   /** Replies waiting for DQAP, oldest first, tagged with the program-supplied message id. */
   private replies: { psmid: bigint; reply: Uint8Array }[] = [];
-  /** TAPQs left before a reset under way completes; 0: none under way. */
-  private resetLeft = 0;
+  /** When the reset under way completes (clock ms); null: none under way. */
+  private resetUntil: number | null = null;
+  /** A fault: the reset under way (and every later one) never completes until this is cleared. */
+  hangInReset = false;
   private irqEnabled = false;
   /** The interruption line's last level (an edge reaches the sink). */
   private irqLevel = false;
@@ -56,7 +69,16 @@ export class ApQueueHw {
     opts: ApQueueHwOptions = {},
   ) {
     this.depth = opts.depth ?? 8;
-    this.resetPollsPerReset = opts.resetPolls ?? 2;
+    this.resetMs = opts.resetMs ?? AP_QUEUE_RESET_MS;
+    this.clock = opts.clock ?? (() => performance.now());
+  }
+
+  /** Whether a reset is under way; a finished one is retired here (the firmware needs no poll to finish). */
+  get resetInProgress(): boolean {
+    if (this.resetUntil === null) return false;
+    if (this.hangInReset || this.clock() < this.resetUntil) return true;
+    this.resetUntil = null;
+    return false;
   }
 
   private status(responseCode: number): ApQueueStatus {
@@ -70,12 +92,7 @@ export class ApQueueHw {
 
   /** The status without the side effect of a TAPQ (what sysfs shows). */
   tapqPeek(): ApQueueStatus {
-    return this.status(this.resetLeft > 0 ? AP_RESPONSE_RESET_IN_PROGRESS : AP_RESPONSE_NORMAL);
-  }
-
-  /** Whether a reset is under way. */
-  get resetInProgress(): boolean {
-    return this.resetLeft > 0;
+    return this.status(this.resetInProgress ? AP_RESPONSE_RESET_IN_PROGRESS : AP_RESPONSE_NORMAL);
   }
 
   /** The interruption: raised once when a reply is pending with interrupts enabled. */
@@ -87,7 +104,7 @@ export class ApQueueHw {
 
   /** NQAP: enqueue `msg` tagged `psmid`; it executes at once and its reply waits for DQAP. */
   nqap(psmid: bigint, msg: Uint8Array): ApQueueStatus {
-    if (this.resetLeft > 0) return this.status(AP_RESPONSE_RESET_IN_PROGRESS);
+    if (this.resetInProgress) return this.status(AP_RESPONSE_RESET_IN_PROGRESS);
     if (msg.length > AP_MAX_MESSAGE_SIZE) return this.status(AP_RESPONSE_MESSAGE_TOO_BIG);
     if (this.replies.length >= this.depth) return this.status(AP_RESPONSE_Q_FULL);
     this.replies.push({ psmid, reply: executeApRequest(msg) });
@@ -97,26 +114,27 @@ export class ApQueueHw {
 
   /** DQAP: the oldest reply, or NO_PENDING_REPLY. */
   dqap(): { status: ApQueueStatus; psmid: bigint; reply: Uint8Array | null } {
-    if (this.resetLeft > 0) return { status: this.status(AP_RESPONSE_RESET_IN_PROGRESS), psmid: 0n, reply: null };
+    if (this.resetInProgress) return { status: this.status(AP_RESPONSE_RESET_IN_PROGRESS), psmid: 0n, reply: null };
     const r = this.replies.shift();
     this.updateIrq();
     if (r === undefined) return { status: this.status(AP_RESPONSE_NO_PENDING_REPLY), psmid: 0n, reply: null };
     return { status: this.status(AP_RESPONSE_NORMAL), psmid: r.psmid, reply: r.reply };
   }
 
-  /** TAPQ: the status, and one step of a reset under way; GR2 has the type and depth. */
+  /** TAPQ: the status (RESET_IN_PROGRESS while a reset is under way); GR2 has the type and depth. */
   tapq(): { status: ApQueueStatus; info: ApTapqInfo } {
-    if (this.resetLeft > 0) this.resetLeft--;
-    const code = this.resetLeft > 0 ? AP_RESPONSE_RESET_IN_PROGRESS : AP_RESPONSE_NORMAL;
+    const code = this.resetInProgress ? AP_RESPONSE_RESET_IN_PROGRESS : AP_RESPONSE_NORMAL;
     return { status: this.status(code), info: { at: AP_DEVICE_TYPE_CEX7, qd: this.depth - 1 } };
   }
 
   private reset(zeroize: boolean): ApQueueStatus {
-    // A reset flushes requests and replies and disables interrupts; it finishes asynchronously.
+    // One reset at a time: the one under way is not restarted, the caller is told to come back.
+    if (this.resetInProgress) return this.status(AP_RESPONSE_RESET_IN_PROGRESS);
+    // A reset flushes requests and replies and disables interrupts at once; it finishes `resetMs` later.
     this.replies = [];
     this.irqEnabled = false;
     if (zeroize) this.zeroizes++;
-    this.resetLeft = this.resetPollsPerReset;
+    this.resetUntil = this.clock() + this.resetMs;
     this.updateIrq();
     return this.status(AP_RESPONSE_NORMAL);
   }
@@ -133,19 +151,24 @@ export class ApQueueHw {
 
   /** AQIC: enables or disables the interruption (refused while a reset is under way). */
   aqic(enable: boolean): ApQueueStatus {
-    if (this.resetLeft > 0) return this.status(AP_RESPONSE_RESET_IN_PROGRESS);
+    if (this.resetInProgress) return this.status(AP_RESPONSE_RESET_IN_PROGRESS);
     this.irqEnabled = enable;
     this.updateIrq();
     return this.status(AP_RESPONSE_NORMAL);
   }
 
+  private resetLeftMs(): number {
+    if (!this.resetInProgress || this.resetUntil === null) return 0;
+    return this.hangInReset ? -1 : Math.max(this.resetUntil - this.clock(), 0);
+  }
+
   save(): ApQueueStateRecord {
     return {
-      version: 1,
+      version: 2,
       name: 'ap-queue',
       qid: this.qid,
       replies: this.replies.map((r) => ({ psmid: r.psmid.toString(), reply: [...r.reply] })),
-      resetPolls: this.resetLeft,
+      resetLeftMs: this.resetLeftMs(),
       irqEnabled: this.irqEnabled,
       zeroizes: this.zeroizes,
     };
@@ -155,14 +178,14 @@ export class ApQueueHw {
   load(record: unknown): void {
     check(typeof record === 'object' && record !== null, 'EINVAL', 'AP queue record is not an object');
     const r = new Map<string, unknown>(Object.entries(record));
-    check(r.get('version') === 1 && r.get('name') === 'ap-queue', 'EINVAL', 'not an ap-queue record of version 1');
+    check(r.get('version') === 2 && r.get('name') === 'ap-queue', 'EINVAL', 'not an ap-queue record of version 2');
     check(r.get('qid') === this.qid, 'EINVAL', `record of queue ${String(r.get('qid'))}, this is ${this.qid}`);
     const replies = r.get('replies');
-    const resetPolls = r.get('resetPolls');
+    const resetLeftMs = r.get('resetLeftMs');
     const irq = r.get('irqEnabled');
     const zeroizes = r.get('zeroizes');
     check(Array.isArray(replies) && replies.length <= this.depth, 'EINVAL', 'bad replies');
-    check(typeof resetPolls === 'number' && Number.isInteger(resetPolls) && resetPolls >= 0, 'EINVAL', 'bad resetPolls');
+    check(typeof resetLeftMs === 'number' && Number.isFinite(resetLeftMs) && resetLeftMs >= -1, 'EINVAL', 'bad resetLeftMs');
     check(typeof irq === 'boolean' && typeof zeroizes === 'number', 'EINVAL', 'bad irqEnabled or zeroizes');
     const parsed = replies.map((x: unknown) => {
       if (typeof x !== 'object' || x === null) throw new VfioError('EINVAL', 'bad reply');
@@ -174,7 +197,8 @@ export class ApQueueHw {
       return { psmid: BigInt(psmid), reply: Uint8Array.from(reply, (b: unknown) => (typeof b === 'number' ? b : 0)) };
     });
     this.replies = parsed;
-    this.resetLeft = resetPolls;
+    this.hangInReset = resetLeftMs === -1;
+    this.resetUntil = resetLeftMs === 0 ? null : this.clock() + Math.max(resetLeftMs, 0);
     this.irqEnabled = irq;
     this.zeroizes = zeroizes;
     this.irqLevel = this.irqEnabled && this.replies.length > 0;
