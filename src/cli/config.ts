@@ -11,6 +11,10 @@ import { pciRootConfigSchema } from '../hw/pci/machine-spec.js';
 import type { PciRootConfig } from '../hw/pci/machine-spec.js';
 import { fslMcConfigSchema } from '../hw/fsl-mc/machine-spec.js';
 import type { FslMcConfig } from '../hw/fsl-mc/machine-spec.js';
+import { platformMachineSchema } from '../hw/platform/machine-spec.js';
+import type { PlatformNodeConfig } from '../hw/platform/machine-spec.js';
+import { ambaMachineSchema } from '../hw/amba/machine-spec.js';
+import type { AmbaNodeConfig } from '../hw/amba/machine-spec.js';
 
 /** What every device entry has. */
 interface DeviceSpecBase {
@@ -61,6 +65,9 @@ export interface ServeConfig {
   readonly pci: readonly PciRootConfig[];
   /** The simulated DPAA2 management complex (`machine.fslMc`), if any. */
   readonly fslMc?: FslMcConfig;
+  /** Platform devices (`machine.platform`) and AMBA devices (`machine.amba`), as device-tree nodes. */
+  readonly platform?: readonly PlatformNodeConfig[];
+  readonly amba?: readonly AmbaNodeConfig[];
   readonly devices: readonly DeviceSpec[];
 }
 
@@ -111,6 +118,8 @@ function rootShape(baseDir: string) {
     modules: strictObjectOf({}).catchall(z.unknown()).optional().describe('options of each driver module, by driver name (e.g. {"mdpy": {"count": 8}})'),
     machine: strictObjectOf({
       pci: listOf(pciRootConfigSchema(baseDir)).optional().describe('PCI root buses, each with its bridges and functions'),
+      platform: platformMachineSchema().optional(),
+      amba: ambaMachineSchema(baseDir).optional(),
       fslMc: fslMcConfigSchema.optional().describe('a DPAA2 management complex: the root DPRC, its objects and child containers (fsl-mc bus)'),
     })
       .optional()
@@ -234,6 +243,8 @@ export function parseConfig(json: unknown, baseDir: string, cwd: string, registr
     modules,
     pci: root.machine?.pci ?? [],
     ...(root.machine?.fslMc !== undefined ? { fslMc: root.machine.fslMc } : {}),
+    ...(root.machine?.platform !== undefined ? { platform: root.machine.platform } : {}),
+    ...(root.machine?.amba !== undefined ? { amba: root.machine.amba } : {}),
     devices,
   };
 }

@@ -28,6 +28,9 @@ import type { PciFunctionInfo } from './pci-machine.js';
 import type { PciRootConfig } from '../hw/pci/machine-spec.js';
 import type { FslMcConfig } from '../hw/fsl-mc/machine-spec.js';
 import { fslMcMachineBus } from './fsl-mc-machine.js';
+import { ambaMachineBus, platformMachineBus } from './mmio-machine.js';
+import type { PlatformNodeConfig } from '../hw/platform/machine-spec.js';
+import type { AmbaNodeConfig } from '../hw/amba/machine-spec.js';
 import { Machine } from './machine.js';
 import type { MachineBus } from './machine.js';
 
@@ -42,6 +45,9 @@ export interface RuntimeOptions {
   readonly pci?: readonly PciRootConfig[];
   /** The simulated DPAA2 management complex, built before any module loads. */
   readonly fslMc?: FslMcConfig;
+  /** Platform and AMBA devices from device-tree nodes, built before any module loads. */
+  readonly platform?: readonly PlatformNodeConfig[];
+  readonly amba?: readonly AmbaNodeConfig[];
 }
 
 export interface CreateOptions {
@@ -89,6 +95,8 @@ export class Runtime {
       // Hardware first: a driver module binds what matches when it registers, as at boot.
       rt.#pciMachine = await PciMachine.start(rt.host, opts.pci ?? [], opts.logger);
       rt.#machine.add(rt.#pciMachine);
+      if (opts.platform !== undefined) rt.#machine.add(await platformMachineBus(rt.host, opts.platform, opts.logger));
+      if (opts.amba !== undefined) rt.#machine.add(await ambaMachineBus(rt.host, opts.amba, opts.logger));
       if (opts.fslMc !== undefined) rt.#machine.add(fslMcMachineBus(rt.host, opts.fslMc, opts.logger));
       for (const driver of opts.registry.list()) {
         const module = driver.register(rt.host, opts.moduleOptions?.[driver.name] ?? {});

@@ -60,7 +60,11 @@ export async function serve(opts: ServeOptions): Promise<number> {
     process.stderr.write(`vfio-ts: bad config: runDir: cannot create ${config.runDir} (${code}: a file is in the way, or no permission)\n`);
     return EXIT_CONFIG;
   }
-  const runtime = await Runtime.start({ logger, requestIntervalMs: config.requestIntervalMs, registry, moduleOptions: config.modules, pci: config.pci, ...(config.fslMc !== undefined ? { fslMc: config.fslMc } : {}) });
+  const runtime = await Runtime.start({ logger, requestIntervalMs: config.requestIntervalMs, registry, moduleOptions: config.modules, pci: config.pci,
+    ...(config.fslMc !== undefined ? { fslMc: config.fslMc } : {}),
+    ...(config.platform !== undefined ? { platform: config.platform } : {}),
+    ...(config.amba !== undefined ? { amba: config.amba } : {}),
+  });
   let control: ControlServer | null = null;
   let web: WebServer | null = null;
   const progress = (msg: string): void => logger.info({}, msg);
