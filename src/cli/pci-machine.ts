@@ -43,10 +43,7 @@ export class PciMachine implements MachineBus {
     this.#host = host;
   }
 
-  /**
-   * Builds and scans every root of `config`, then enables the VFs the config asks for (the PF bound to
-   * pci-pf-stub, then its sriov_numvfs written, as a user does); a failure removes what was built.
-   */
+  /** Builds and scans every root of `config` (a failure removes what was built). */
   static async start(host: Host, config: readonly PciRootConfig[], log: Logger): Promise<PciMachine> {
     const m = new PciMachine(host);
     try {
@@ -58,7 +55,6 @@ export class PciMachine implements MachineBus {
           built.close();
           throw err;
         }
-        for (const { hw, numVfs } of built.vfsAtStart) m.#enableVfs(hw, numVfs);
       }
     } catch (err) {
       await m.close();
@@ -67,16 +63,27 @@ export class PciMachine implements MachineBus {
     return m;
   }
 
+  /**
+   * Enables the VFs the config asks for, once the driver modules are loaded (a PF's own driver, hisi_zip say, may
+   * have bound it): sriov_numvfs written through the PF's driver, or through pci-pf-stub for a PF no driver took,
+   * as a user does.
+   */
+  enableVfsAtStart(): void {
+    for (const { built } of this.#roots) for (const { hw, numVfs } of built.vfsAtStart) this.#enableVfs(hw, numVfs);
+  }
+
   #enableVfs(hw: PciFunction, numVfs: number): void {
     const pf = pciDevices(this.#host).find((p) => p.hw === hw);
     if (pf === undefined) throw new VfioError('ENODEV', `the ${hw.model} was not found on the bus`);
-    if (this.#pfStub === null) {
+    if (pf.driver === null && this.#pfStub === null) {
       this.#pfStub = pciPfStubDriver([]);
       pciRegisterDriver(this.#host, this.#pfStub);
     }
     const sysfs = this.#host.sysfs;
-    sysfs.write(`/sys/bus/pci/devices/${pf.bdf}/driver_override`, 'pci-pf-stub');
-    sysfs.write('/sys/bus/pci/drivers/pci-pf-stub/bind', pf.bdf);
+    if (pf.driver === null) {
+      sysfs.write(`/sys/bus/pci/devices/${pf.bdf}/driver_override`, 'pci-pf-stub');
+      sysfs.write('/sys/bus/pci/drivers/pci-pf-stub/bind', pf.bdf);
+    }
     sysfs.write(`/sys/bus/pci/devices/${pf.bdf}/sriov_numvfs`, String(numVfs));
   }
 

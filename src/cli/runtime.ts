@@ -102,6 +102,8 @@ export class Runtime {
         const module = driver.register(rt.host, opts.moduleOptions?.[driver.name] ?? {});
         rt.#modules.set(driver.name, { driver, module });
       }
+      // VFs last: the PF's own driver (a module's) may have bound it meanwhile.
+      rt.#pciMachine.enableVfsAtStart();
     } catch (err) {
       await rt.#unloadModules();
       await rt.#machine.close();

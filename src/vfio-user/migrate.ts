@@ -179,7 +179,12 @@ export async function migrateDevice(src: VfioUserClient, dst: VfioUserClient, op
       if (data.length > 0) {
         if (phase === 'pre-copy') preCopyBytes += data.length;
         else stopCopyBytes += data.length;
-        await dst.migDataWrite(data);
+        try {
+          await dst.migDataWrite(data);
+        } catch (err) {
+          const at = preCopyBytes + stopCopyBytes - data.length;
+          throw new MigrationError(`the target refused the device state at byte ${at}: ${(err as Error).message}`, 'running', err);
+        }
         moved += data.length;
         progress();
       }

@@ -10,6 +10,7 @@ import { PcieDmaEngine } from './dma-engine.js';
 import { PciSerialCard } from './serial-card.js';
 import { SriovDmaPf } from './sriov-dma-pf.js';
 import { Mlx5Pf } from '../mlx5/pf.js';
+import { HisiAccPf } from '../hisi-qm/hisi-acc-pf.js';
 import type { PciFunction } from './pci-function.js';
 import type { PciNodeSpec, PciRootSpec } from './topology.js';
 
@@ -18,7 +19,7 @@ const place = {
   function: intRange(0, 7).optional().describe('function number (default 0); several in one slot make it multifunction'),
 };
 
-const MODELS = ['pci-serial', 'dma-engine', 'sriov-dma-pf', 'mlx5-pf'] as const;
+const MODELS = ['pci-serial', 'dma-engine', 'sriov-dma-pf', 'mlx5-pf', 'hisi-acc-pf'] as const;
 const BRIDGES = ['root-port', 'upstream', 'downstream', 'pcie-to-pci', 'pci-bridge'] as const;
 const modelError = (iss: { input?: unknown }): string => `unknown model ${JSON.stringify(iss.input)} (one of ${MODELS.join(', ')})`;
 
@@ -47,6 +48,13 @@ function modelSchemas(baseDir: string) {
       totalVfs: intRange(1, 64).optional().describe('TotalVFs (default 4)'),
       numVfs: intRange(0, 64).optional().describe('VFs enabled at start (sriov_numvfs, through pci-pf-stub; default 0)'),
       chunks: z.boolean().optional().describe('firmware saves VF state in chunks (migration_in_chunks; default false)'),
+    }),
+    strictObjectOf({
+      ...place,
+      model: z.literal('hisi-acc-pf', { error: modelError }).describe('a HiSilicon accelerator PF (ZIP 19e5:a250, SEC a255, HPRE a258) whose VFs have queue managers and migrate (hisi-acc-vfio-pci)'),
+      kind: z.enum(['zip', 'sec', 'hpre'], { error: (iss) => `must be zip, sec or hpre, got ${JSON.stringify(iss.input)}` }).describe('the accelerator'),
+      totalVfs: intRange(1, 63).optional().describe('TotalVFs (default 4)'),
+      numVfs: intRange(0, 63).optional().describe("VFs enabled at start (sriov_numvfs through the PF's driver, hisi_zip/hisi_sec2/hisi_hpre once loaded; default 0)"),
     }),
   ] as const;
 }
@@ -126,6 +134,8 @@ export function pciBuildFromConfig(root: PciRootConfig, log: Logger): BuiltPciMa
         return new PcieDmaEngine(n.flr === undefined ? {} : { flr: n.flr });
       case 'sriov-dma-pf':
         return new SriovDmaPf(n.totalVfs === undefined ? {} : { totalVfs: n.totalVfs });
+      case 'hisi-acc-pf':
+        return new HisiAccPf({ kind: n.kind, ...(n.totalVfs !== undefined ? { totalVfs: n.totalVfs } : {}) });
       case 'mlx5-pf':
         return new Mlx5Pf({
           ...(n.totalVfs !== undefined ? { totalVfs: n.totalVfs } : {}),
