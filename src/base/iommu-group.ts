@@ -3,6 +3,7 @@ import type { Host } from './host.js';
 import type { Device } from './device.js';
 import type { SysfsDir } from './sysfs.js';
 import { VfioError } from '../uapi/errno.js';
+import { numberedName } from './names.js';
 
 export class IommuGroup {
   readonly devices = new Set<Device>();
@@ -22,7 +23,7 @@ export class IommuGroup {
 /** iommu_group_alloc(): a new group with one reference held by the caller. */
 export function iommuGroupAlloc(host: Host): IommuGroup {
   const id = host.iommuGroupIda.alloc();
-  return new IommuGroup(host, id, host.sysfs.mkdir(host.iommuGroupsDir, String(id), null));
+  return new IommuGroup(host, id, host.sysfs.mkdir(host.iommuGroupsDir, numberedName('', id), null));
 }
 
 /** iommu_group_get(). */

@@ -20,9 +20,53 @@ export class SysfsLink {
   ) {}
 }
 
+/**
+ * A directory's entries by name. A removed entry leaves its key behind (undefined) until tombstones outnumber the
+ * live entries: directories whose entries come and go under the same names (`/sys/class/vfio-dev/vfio0`, an IOMMU
+ * group's `devices/`) then never shrink and regrow a hash table per add and remove.
+ */
+export class SysfsChildren {
+  readonly #map = new Map<string, SysfsNode | undefined>();
+  #live = 0;
+
+  get size(): number {
+    return this.#live;
+  }
+
+  get(name: string): SysfsNode | undefined {
+    return this.#map.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.#map.get(name) !== undefined;
+  }
+
+  set(name: string, node: SysfsNode): void {
+    if (this.#map.get(name) === undefined) this.#live++;
+    this.#map.set(name, node);
+  }
+
+  delete(name: string): void {
+    if (this.#map.get(name) === undefined) return;
+    this.#live--;
+    this.#map.set(name, undefined);
+    if (this.#map.size > 2 * this.#live + 32) {
+      for (const [k, v] of this.#map) if (v === undefined) this.#map.delete(k);
+    }
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const [k, v] of this.#map) if (v !== undefined) yield k;
+  }
+
+  *values(): IterableIterator<SysfsNode> {
+    for (const v of this.#map.values()) if (v !== undefined) yield v;
+  }
+}
+
 export class SysfsDir<T = unknown> {
   readonly kind = 'dir';
-  children: Map<string, SysfsNode> | null = null;
+  children: SysfsChildren | null = null;
   /** Attribute tables; a directory may get more than one (attribute groups). */
   tables: SysfsAttrTable<T>[] | null = null;
 
@@ -70,7 +114,7 @@ export class Sysfs {
     }
     const dir = new SysfsDir<T>(name, parent, owner);
     if (attrs) dir.tables = [attrs];
-    (parent.children ??= new Map()).set(name, dir);
+    (parent.children ??= new SysfsChildren()).set(name, dir);
     return dir;
   }
 
@@ -107,7 +151,7 @@ export class Sysfs {
       throw new VfioError('EEXIST', `sysfs: cannot create duplicate filename '${parent.path}/${name}'`);
     }
     const link = new SysfsLink(name, parent, target);
-    (parent.children ??= new Map()).set(name, link);
+    (parent.children ??= new SysfsChildren()).set(name, link);
     return link;
   }
 
@@ -115,7 +159,6 @@ export class Sysfs {
   remove(node: SysfsNode): void {
     const parent = node.parent;
     if (parent === null) return;
-    // The emptied Map is kept: directories that empty and refill (glue dirs, /sys/class/*) do not reallocate.
     if (parent.children?.get(node.name) === node) parent.children.delete(node.name);
     node.parent = null;
   }

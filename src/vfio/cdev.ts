@@ -1,5 +1,6 @@
 // The device cdev (drivers/vfio/device_cdev.c): /dev/vfio/devices/vfioN exists exactly while the device is
 // registered; opening it gives a device file that must bind to an iommufd before anything else works.
+import { numberedName } from '../base/names.js';
 import type { Host } from '../base/host.js';
 import { hostOf } from '../base/device.js';
 import { VfioError } from '../uapi/errno.js';
@@ -10,7 +11,7 @@ import type { VfioDeviceFile } from './device-file.js';
 
 /** The cdev node of a device: `/dev/vfio/devices/vfioN`. */
 export function cdevPath(device: VfioDevice): string {
-  return `/dev/vfio/devices/${device.name === '' ? `vfio${device.index}` : device.name}`;
+  return device.name === '' ? numberedName('/dev/vfio/devices/vfio', device.index) : `/dev/vfio/devices/${device.name}`;
 }
 
 /** cdev_device_add(), the cdev half. */

@@ -9,6 +9,7 @@ import {
   iommuGroupPut,
   iommuGroupRemoveDevice,
 } from '../base/iommu-group.js';
+import { numberedName } from '../base/names.js';
 import { VfioError } from '../uapi/errno.js';
 import type { VfioCoreState } from './core-state.js';
 import { coreOf } from './core-state.js';
@@ -60,9 +61,9 @@ export class VfioGroup {
 }
 
 function groupCreate(core: VfioCoreState, iommuGroup: IommuGroup, type: VfioGroupType): VfioGroup {
-  const path = type === 'noiommu' ? `/dev/vfio/noiommu-${iommuGroup.id}` : `/dev/vfio/${iommuGroup.id}`;
+  const path = numberedName(type === 'noiommu' ? '/dev/vfio/noiommu-' : '/dev/vfio/', iommuGroup.id);
   const group = new VfioGroup(core.host, iommuGroup, type, path);
-  group.dev = vfioGroupDevAdd(core.host, core.groupClass, `${type === 'noiommu' ? 'noiommu-' : ''}${iommuGroup.id}`, iommuGroup.id);
+  group.dev = vfioGroupDevAdd(core.host, core.groupClass, numberedName(type === 'noiommu' ? 'noiommu-' : '', iommuGroup.id), iommuGroup.id);
   try {
     core.host.devfs.add(group.devPath, group);
   } catch (err) {

@@ -2,6 +2,7 @@
 // registration makes an existing device reachable; unregister makes it unreachable first, then waits for
 // every user to let go, asking them through ops.request.
 import { deviceAdd, deviceDel, hostOf } from '../base/device.js';
+import { numberedName } from '../base/names.js';
 import { VfioError } from '../uapi/errno.js';
 import { sanitizer } from '../sanitizer/sanitizer.js';
 import { assignDeviceSet } from './device-set.js';
@@ -26,7 +27,7 @@ function registerDev(device: VfioDevice, type: VfioGroupType): void {
   try {
     // A driver that does not choose a set gets a singleton set just for itself.
     if (device.devSet === null) assignDeviceSet(device, device);
-    device.name = `vfio${device.index}`;
+    device.name = numberedName('vfio', device.index);
     vfioDeviceSetGroup(device, type);
     done = 1;
     deviceAdd(device);

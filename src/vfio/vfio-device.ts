@@ -124,7 +124,7 @@ function vfioInitDevice<D extends VfioDevice>(device: D, parent: Device, ops: Vf
   device.dev = parent;
   // The ops table is typed for the driver class, and `device` is an instance of it.
   device.ops = ops;
-  sanitizer.relabel(device, `vfio${device.index}`);
+  if (sanitizer.enabled) sanitizer.relabel(device, `vfio${device.index}`);
   publishStep('alloc', device);
   try {
     ops.init?.(device);
@@ -159,7 +159,7 @@ export function allocDevice<D extends VfioDevice>(DriverClass: VfioDeviceClass<D
   checkArgs(parent, 'allocDevice');
   const device = new DriverClass();
   device.coreAllocated = true;
-  sanitizer.track(device, 'vfio_device', `${ops.name} device`);
+  if (sanitizer.enabled) sanitizer.track(device, 'vfio_device', `${ops.name} device`);
   try {
     vfioInitDevice(device, parent, ops);
   } catch (err) {
