@@ -92,3 +92,59 @@ test('a ConnectX VF migrates between two servers mid-queue and the target finish
   await reg(src, wq(0, R.MLX5_WQ_CREDITS), R.MLX5_CREDITS_UNLIMITED);
   assert.equal(cqe(4).tag, before);
 });
+
+test('the VF keeps working during pre-copy: the pages its DMA dirties are re-sent to the target’s own memory', async (t) => {
+  const [srcSock, dstSock] = await Promise.all([serve(t), serve(t)]);
+  const memfd = (): { fd: number; dv: DataView } => {
+    const fd = native.memfdCreate('guest', SIZE, true);
+    native.addSeals(fd, native.F_SEAL_SHRINK);
+    t.after(() => native.close(fd));
+    return { fd, dv: new DataView(native.mmap(fd, 0, SIZE, true)) };
+  };
+  const a = memfd();
+  const b = memfd();
+  const src = await VfioUserClient.connect(srcSock);
+  t.after(() => src.close());
+  await src.dmaMap({ iova: IOVA, size: BigInt(SIZE), fd: a.fd, prot: { read: true, write: true } });
+  await src.regionWrite(CONFIG, 4, Buffer.from([0x06, 0x00]));
+  await reg(src, wq(0, R.MLX5_WQ_RING_LO), Number(IOVA) + RING);
+  await reg(src, wq(0, R.MLX5_WQ_RING_HI), 0);
+  await reg(src, wq(0, R.MLX5_WQ_CQ_LO), Number(IOVA) + CQ);
+  await reg(src, wq(0, R.MLX5_WQ_CQ_HI), 0);
+  await reg(src, wq(0, R.MLX5_WQ_LOG_SIZE), 4);
+  await reg(src, wq(0, R.MLX5_WQ_CREDITS), 0);
+  // Eight FILLs into eight different pages of the data area; none may run yet.
+  for (let i = 0; i < 8; i++) {
+    const at = RING + i * R.MLX5_WQE_SIZE;
+    a.dv.setUint32(at + R.MLX5_WQE_OPCODE, R.MLX5_OP_FILL, true);
+    a.dv.setUint32(at + R.MLX5_WQE_LEN, 64, true);
+    a.dv.setBigUint64(at + R.MLX5_WQE_DST, IOVA + BigInt(DATA + 0x1000 * i), true);
+    a.dv.setUint32(at + R.MLX5_WQE_IMM, 0x01010101 * (i + 1), true);
+    a.dv.setUint32(at + R.MLX5_WQE_TAG, 200 + i, true);
+  }
+  await reg(src, wq(0, R.MLX5_WQ_DOORBELL), 8);
+
+  const dst = await VfioUserClient.connect(dstSock);
+  t.after(() => dst.close());
+  const r = await migrateDevice(src, dst, {
+    memory: { fd: a.fd, iova: IOVA, size: BigInt(SIZE) },
+    memoryMappedOnSource: true,
+    targetMemory: { fd: b.fd, iova: IOVA, size: BigInt(SIZE) },
+    maxIterations: 3,
+    convergeBytes: 0,
+    // The guest runs between rounds: two more descriptors each time, after the first full copy of memory.
+    betweenRounds: () => reg(src, wq(0, R.MLX5_WQ_CREDITS), 2),
+  });
+  assert.equal(r.iterations, 3);
+  assert.ok(r.dirtyPages >= 6, `the six descriptors' data pages (and the completion queue) were logged: ${JSON.stringify(r)}`);
+  for (let i = 0; i < 6; i++) {
+    assert.equal(b.dv.getUint32(DATA + 0x1000 * i, true), 0x01010101 * (i + 1), `page of descriptor ${i} re-sent to the target`);
+    assert.equal(b.dv.getUint32(CQ + i * R.MLX5_CQE_SIZE, true), 200 + i, `completion ${i} re-sent`);
+  }
+  assert.equal(b.dv.getUint32(DATA + 0x1000 * 6, true), 0, 'descriptor 6 had not run');
+  // The target, in its own memory, runs the last two.
+  await dst.regionWrite(CONFIG, 4, Buffer.from([0x06, 0x00]));
+  await reg(dst, wq(0, R.MLX5_WQ_CREDITS), R.MLX5_CREDITS_UNLIMITED);
+  assert.equal(b.dv.getUint32(DATA + 0x1000 * 7, true), 0x08080808);
+  assert.equal(a.dv.getUint32(DATA + 0x1000 * 7, true), 0, 'not in the source’s memory');
+});

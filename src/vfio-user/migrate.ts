@@ -59,6 +59,8 @@ export interface MigrateOptions {
   /** Page size asked of the device's dirty logging (default 4 KiB). */
   readonly pageSize?: bigint;
   readonly onProgress?: (p: MigrationProgress) => void;
+  /** The guest's time to run while the source is in PRE_COPY: awaited after each round, before its dirty pages are synced. */
+  readonly betweenRounds?: (round: number) => Promise<void>;
 }
 
 export interface MigrationResult {
@@ -216,7 +218,9 @@ export async function migrateDevice(src: VfioUserClient, dst: VfioUserClient, op
       const converge = opts.convergeBytes ?? 64 * 1024;
       while (iterations < max) {
         iterations++;
-        const moved = (await pump(false)) + (await syncDirty());
+        let moved = await pump(false);
+        if (opts.betweenRounds !== undefined) await opts.betweenRounds(iterations);
+        moved += await syncDirty();
         progress();
         if (moved <= converge) break;
       }
