@@ -110,7 +110,7 @@ test('buses and drivers: probe on add, driver_override, bind/unbind files, remov
   const host = new Host();
   const bus = busRegister(host, 'sim', { match: (dev, drv) => dev.name.startsWith(drv.name) });
   const log: string[] = [];
-  const drvA = driverRegister(bus, 'a', { probe: (d) => log.push(`a probe ${d.name}`), remove: (d) => log.push(`a remove ${d.name}`) });
+  const drvA = driverRegister(bus, 'a', { probe: (d) => log.push(`a probe ${d.name}`), remove: (d) => void log.push(`a remove ${d.name}`) });
   const vfio = driverRegister(bus, 'vfio-sim', {
     probe: (d) => {
       if (d.name === 'a-refuse') throw new VfioError('ENODEV');

@@ -11,8 +11,15 @@ export interface BusOps {
   match(dev: Device, drv: Driver): boolean;
 }
 
+/** What a bus notifier hears (BUS_NOTIFY_ADD_DEVICE: a device joined the bus, before any driver probes it). */
+export type BusNotifyAction = 'add-device';
+/** A bus notifier callback (struct notifier_block on bus->p->bus_notifier). */
+export type BusNotifier = (action: BusNotifyAction, dev: Device) => void;
+
 export class Bus {
   readonly devices = new Set<Device>();
+  /** bus_register_notifier() adds here; busAddDevice calls each. */
+  readonly notifiers = new Set<BusNotifier>();
   readonly drivers = new Map<string, Driver>();
   readonly links = new Map<Device, SysfsLink>();
 
@@ -65,6 +72,7 @@ export function busAddDevice(dev: Device): boolean {
   bus.host.sysfs.addAttrs(dev.kobj, busDeviceAttrs);
   bus.links.set(dev, bus.host.sysfs.symlink(bus.devicesDir, dev.name, dev.kobj));
   bus.devices.add(dev);
+  for (const nb of bus.notifiers) nb('add-device', dev);
   return true;
 }
 

@@ -54,14 +54,27 @@ export function deviceBind(drv: Driver, dev: Device): void {
   reallyProbe(dev, drv);
 }
 
-/** device_release_driver(): runs remove and unbinds. */
+/**
+ * device_release_driver(): the sysfs links go, remove runs, then (device_unbind_cleanup) drvdata is cleared: only
+ * once an asynchronous remove has finished, since the kernel's remove blocks and clears it after returning. A new
+ * driver bound meanwhile keeps its own drvdata.
+ */
 export function deviceReleaseDriver(dev: Device): void {
   const drv = dev.driver;
   if (drv === null) return;
   drv.bus.host.sysfs.removeChild(dev.kobj, 'driver');
   drv.bus.host.sysfs.removeChild(drv.dir, dev.name);
-  drv.ops.remove?.(dev);
+  const done = drv.ops.remove?.(dev);
   drv.devices.delete(dev);
   dev.driver = null;
-  dev.driverData = null;
+  if (!(done instanceof Promise)) {
+    dev.driverData = null;
+    return;
+  }
+  const data = dev.driverData;
+  const cleanup = (): void => {
+    if (dev.driverData === data) dev.driverData = null;
+  };
+  // The remove's failure is its caller's to report (the bus tracks the promise); drvdata goes either way.
+  done.then(cleanup, cleanup);
 }

@@ -8,8 +8,11 @@ import { VfioError } from '../uapi/errno.js';
 export interface DriverOps {
   /** Called to bind `dev`; throw (a VfioError) to refuse it. */
   probe(dev: Device): void;
-  /** Opposite of probe. */
-  remove?(dev: Device): void;
+  /**
+   * Opposite of probe. A remove that must wait (for users of what the driver exported) returns a promise; the
+   * device's drvdata stays until it settles.
+   */
+  remove?(dev: Device): void | Promise<void>;
 }
 
 export class Driver {

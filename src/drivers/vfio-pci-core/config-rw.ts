@@ -277,11 +277,16 @@ function findCapStart(vdev: VfioPciCoreDevice, pos: number): number {
   return pos;
 }
 
-/** vfio_msi_config_read(): Multiple Message Capable shows what the host allocated (msi_qmax). */
+/**
+ * vfio_msi_config_read(): the kernel folds msi_qmax into the Multiple Message Capable bits of the word at the
+ * capability's *start* (vconfig[start], not start + PCI_MSI_FLAGS), i.e. into bits of the capability id byte, which
+ * the MSI permissions read from the hardware. So the user sees the hardware's Multiple Message Capable; we do the
+ * same write to stay byte-for-byte with vconfig.
+ */
 function msiRead(vdev: VfioPciCoreDevice, pos: number, count: Size, perm: PermBits, offset: number): number {
   if (offset <= PCI_MSI_FLAGS && offset + count >= PCI_MSI_FLAGS) {
     const v = vconfigOf(vdev);
-    const at = findCapStart(vdev, pos) + PCI_MSI_FLAGS;
+    const at = findCapStart(vdev, pos);
     setLe16(v, at, (le16(v, at) & ~PCI_MSI_FLAGS_QMASK) | (vdev.msiQmax << 1));
   }
   return defaultRead(vdev, pos, count, perm, offset);

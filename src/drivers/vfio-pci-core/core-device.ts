@@ -4,7 +4,9 @@ import type { PciDev } from '../../hw/pci/pci-dev.js';
 import type { PciSavedState } from '../../hw/pci/pci-state.js';
 import { PciEmuIrqTriggers } from '../../emu/irq-triggers.js';
 import { VfioDevice } from '../../vfio/vfio-device.js';
+import type { BusNotifier } from '../../base/bus.js';
 import type { PermBits } from './config-perms.js';
+import type { VfioPciVfToken } from './sriov.js';
 
 /** vdev->irq_type: the enabled interrupt index, or none (VFIO_PCI_NUM_IRQS in the kernel). */
 export type VfioPciIrqType = 'none' | 'intx' | 'msi' | 'msix';
@@ -77,6 +79,16 @@ export class VfioPciCoreDevice extends VfioDevice {
   pmSave: PciSavedState | null = null;
   /** VFIO_DEVICE_IOEVENTFDs (vdev->ioeventfds_list). */
   readonly ioeventfds: VfioPciIoeventfd[] = [];
+
+  // ---- SR-IOV (vfio_pci_vf_init, vfio_pci_core_sriov_configure) ---------------------------------
+  /** A PF's VF token (vdev->vf_token); null for anything but an SR-IOV PF while registered. */
+  vfToken: VfioPciVfToken | null = null;
+  /** A VF's vfio-pci PF, when that PF created it through vfio (vdev->sriov_pf_core_dev). */
+  sriovPfCoreDev: VfioPciCoreDevice | null = null;
+  /** This PF enabled its VFs through vfio-pci (on the kernel's vfio_pci_sriov_pfs list). */
+  sriovPfsItem = false;
+  /** The PF's bus notifier steering its new VFs to this driver (vdev->nb). */
+  busNotifier: BusNotifier | null = null;
 }
 
 /** The function a core device drives; its absence is a driver bug (init did not run). */

@@ -31,6 +31,7 @@ import { vfioPciDisableIrqs, vfioPciSetInterruptSink } from './intrs.js';
 import { PCI_D0, vfioPciSetPowerState } from './power.js';
 import { vfioPciIoeventfdsRelease } from './rdwr.js';
 import { vfioPciResetScope } from './reset-scope.js';
+import { vfioPciVfTokenUserAdd } from './sriov.js';
 
 /** pci_clear_master(). */
 function pciClearMaster(pdev: PciDev): void {
@@ -98,6 +99,7 @@ export function vfioPciCoreEnable(vdev: VfioPciCoreDevice): void {
   vdev.hasVga = false;
   vfioPciSetInterruptSink(vdev, true);
   pciSetDmaPort(pdev, dmaPortOf(vdev));
+  vfioPciVfTokenUserAdd(vdev, 1);
 }
 
 /** The vfio-pci members of the device's set (a set only ever holds devices of one kind of driver). */
@@ -144,6 +146,8 @@ function devSetTryReset(vdev: VfioPciCoreDevice): void {
  */
 export function vfioPciCoreDisable(vdev: VfioPciCoreDevice): void {
   const pdev = pdevOf(vdev);
+  // Balances the user added by the enable.
+  vfioPciVfTokenUserAdd(vdev, -1);
   vfioPciSetPowerState(vdev, PCI_D0);
   pciClearMaster(pdev);
   vfioPciDisableIrqs(vdev);

@@ -32,6 +32,7 @@ import {
 } from '../../uapi/region-info.js';
 import type { VfioDeviceOps } from '../../vfio/vfio-ops.js';
 import { vfioPciCoreMatch, vfioPciCoreRequest } from './core.js';
+import { vfioPciCoreIoctlFeature } from './core-feature.js';
 import { pdevOf } from './core-device.js';
 import type { VfioPciCoreDevice } from './core-device.js';
 import { vfioPciCoreDisable, vfioPciCoreEnable } from './core-enable.js';
@@ -120,7 +121,7 @@ export function vfioPciCoreIoctl(vdev: VfioPciCoreDevice, cmd: number, arg: Uint
 }
 
 /**
- * The core's ops (vfio_pci_core_open/close_device, read, write, ioctl, request, match). No mmap: the BARs have no
+ * The core's ops (vfio_pci_core_open/close_device, read, write, ioctl, request, match, device_feature). No mmap: the BARs have no
  * shareable memory behind them.
  */
 export const vfioPciCoreOps = Object.freeze({
@@ -132,4 +133,5 @@ export const vfioPciCoreOps = Object.freeze({
   ioctl: vfioPciCoreIoctl,
   request: vfioPciCoreRequest,
   match: vfioPciCoreMatch,
+  deviceFeature: vfioPciCoreIoctlFeature,
 } satisfies Omit<VfioDeviceOps<VfioPciCoreDevice>, 'name'>);

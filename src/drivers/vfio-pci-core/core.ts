@@ -15,6 +15,7 @@ import { VfioPciCoreDevice, pdevOf } from './core-device.js';
 import { vfioPciDevSetResettable } from './core-enable.js';
 import { PCI_D0, vfioPciProbePowerState, vfioPciSetPowerState } from './power.js';
 import { slotResets, vfioPciResetScope } from './reset-scope.js';
+import { vfioPciCoreSriovConfigure, vfioPciValidateVfToken, vfioPciVfInit, vfioPciVfUninit } from './sriov.js';
 
 /** vfio_pci_core_init_dev() (ops.init): the function the device drives is the device's parent. */
 export function vfioPciCoreInitDev(vdev: VfioPciCoreDevice): void {
@@ -68,14 +69,27 @@ export function vfioPciCoreRegisterDevice(vdev: VfioPciCoreDevice): void {
       pciResetBus(target);
     },
   });
-  vfioPciProbePowerState(vdev);
-  vfioPciSetPowerState(vdev, PCI_D0);
-  registerGroupDev(vdev);
+  vfioPciVfInit(vdev);
+  try {
+    vfioPciProbePowerState(vdev);
+    vfioPciSetPowerState(vdev, PCI_D0);
+    registerGroupDev(vdev);
+  } catch (err) {
+    // Balances vfioPciVfInit.
+    vfioPciVfUninit(vdev);
+    throw err;
+  }
 }
 
-/** vfio_pci_core_unregister_device(): resolves once every user let go (the request callback asks them meanwhile). */
+/**
+ * vfio_pci_core_unregister_device(): VFs this PF created through vfio go first (each waiting for its driver), then
+ * the device is unregistered (resolving once every user let go, the request callback asking them meanwhile), then
+ * the VF token goes.
+ */
 export async function vfioPciCoreUnregisterDevice(vdev: VfioPciCoreDevice, opts: UnregisterOptions = {}): Promise<void> {
+  await vfioPciCoreSriovConfigure(vdev, 0);
   await unregisterGroupDev(vdev, opts);
+  vfioPciVfUninit(vdev);
 }
 
 /** vfio_pci_core_request() (ops.request): the REQ eventfd, or one warning that the user has no way to hear it. */
@@ -94,22 +108,24 @@ export function vfioPciCoreRequest(vdev: VfioPciCoreDevice, count: number): void
 const VF_TOKEN_ARG = 'vf_token=';
 
 /**
- * vfio_pci_core_match() (ops.match): `0000:01:00.0` matches, with an optional ` vf_token=<uuid>`. No function here is
- * an SR-IOV PF bound to vfio-pci with a token, so a token given is EINVAL, as the kernel says for "not a PF or VF".
+ * vfio_pci_core_match() (ops.match): `0000:01:00.0` matches, with an optional ` vf_token=<uuid>`; the token is then
+ * checked as vfio_pci_validate_vf_token does (EACCES, EINVAL).
  */
 export function vfioPciCoreMatch(vdev: VfioPciCoreDevice, buf: string): number {
   const name = pdevOf(vdev).bdf;
   if (!buf.startsWith(name)) return 0;
   let rest = buf.slice(name.length);
-  if (rest === '') return 1;
-  if (!rest.startsWith(' ')) return 0;
-  let token = false;
-  for (rest = rest.trimStart(); rest !== ''; rest = rest.trimStart()) {
-    if (token || !rest.startsWith(VF_TOKEN_ARG)) throw new VfioError('EINVAL', 'unknown or duplicate option');
-    const uuid = rest.slice(VF_TOKEN_ARG.length, VF_TOKEN_ARG.length + 36);
-    if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(uuid)) throw new VfioError('EINVAL', 'malformed vf_token');
-    token = true;
-    rest = rest.slice(VF_TOKEN_ARG.length + 36);
+  let token: string | null = null;
+  if (rest !== '') {
+    if (!rest.startsWith(' ')) return 0;
+    for (rest = rest.trimStart(); rest !== ''; rest = rest.trimStart()) {
+      if (token !== null || !rest.startsWith(VF_TOKEN_ARG)) throw new VfioError('EINVAL', 'unknown or duplicate option');
+      const uuid = rest.slice(VF_TOKEN_ARG.length, VF_TOKEN_ARG.length + 36);
+      if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(uuid)) throw new VfioError('EINVAL', 'malformed vf_token');
+      token = uuid.toLowerCase();
+      rest = rest.slice(VF_TOKEN_ARG.length + 36);
+    }
   }
-  throw new VfioError('EINVAL', 'VF token incorrectly provided, not a PF or VF bound to vfio-pci');
+  vfioPciValidateVfToken(vdev, token);
+  return 1;
 }

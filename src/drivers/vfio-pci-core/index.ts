@@ -13,3 +13,6 @@ export { vfioPciIntxMask, vfioPciIntxUnmask } from './intrs-intx.js';
 export { vfioPciRegionRw, vfioPciRw, vfioPciIoctlIoeventfd, VFIO_PCI_IOEVENTFD_MAX } from './rdwr.js';
 export { vfioPciResetScope } from './reset-scope.js';
 export { vfioPciSetPowerState } from './power.js';
+export { vfioPciCoreSriovConfigure, vfioPciCoreFeatureToken, vfioPciValidateVfToken, vfioPciVfInit, vfioPciVfUninit, vfioPciVfTokenUserAdd } from './sriov.js';
+export type { VfioPciVfToken } from './sriov.js';
+export { vfioPciCoreIoctlFeature } from './core-feature.js';

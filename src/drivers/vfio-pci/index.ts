@@ -24,6 +24,10 @@ const vfioPciModuleOptions = z.strictObject({
     )
     .optional()
     .describe('PCI ids vfio-pci binds at once (module parameter ids), e.g. "1b36:0002"'),
+  enable_sriov: z
+    .boolean()
+    .optional()
+    .describe('let sriov_numvfs of a PF bound to vfio-pci create VFs (module parameter enable_sriov, off by default)'),
 });
 
 /** The registry's entry for vfio-pci. */
@@ -34,8 +38,8 @@ export const driver: VfioDriverDescriptor = Object.freeze({
   module: { shape: () => vfioPciModuleOptions.shape },
   guestHint: "the guest's own driver binds the function's ids (for the 1b36:0002 serial card: 8250_pci, with 8250.nr_uarts=8)",
   register: (host: Host, options: DriverParams) => {
-    const { ids } = parseParams(vfioPciModuleOptions, options, 'vfio-pci module');
-    const m = vfioPciRegister(host, ids === undefined ? {} : { ids });
+    const { ids, enable_sriov: enableSriov } = parseParams(vfioPciModuleOptions, options, 'vfio-pci module');
+    const m = vfioPciRegister(host, { ...(ids === undefined ? {} : { ids }), ...(enableSriov === undefined ? {} : { enableSriov }) });
     return { name: 'vfio-pci', parents: () => [], unregister: () => m.unregister() };
   },
 });

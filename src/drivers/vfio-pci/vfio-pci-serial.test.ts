@@ -2,6 +2,7 @@
 // drvdata, the virtual config space (ids, BAR sizing, INTx pin, dropped writes), the UART in BAR0, INTx eventfds with
 // the kernel's DisINTx masking and unmasking, VFIO_DEVICE_RESET resetting the card.
 import { test } from 'node:test';
+import { pciPendingRemoval } from '../../hw/pci/pci-bus-type.js';
 import assert from 'node:assert/strict';
 import { PciSerialCard } from '../../hw/pci/serial-card.js';
 import { pciReadConfig } from '../../hw/pci/pci-dev.js';
@@ -52,6 +53,8 @@ test('binding by driver_override: drvdata is the vfio-pci device while bound, cl
   assert.ok(bed.host.sysfs.exists(`/sys/bus/pci/devices/0000:00:03.0/vfio-dev/${vdev.name}`));
   assert.equal(bed.host.sysfs.exists('/sys/bus/pci/drivers/vfio-pci/0000:00:03.0'), true);
   bed.host.sysfs.write('/sys/bus/pci/drivers/vfio-pci/unbind', '0000:00:03.0');
+  assert.equal(pdev.driverData, vdev, 'drvdata is the driver\'s until its remove has finished');
+  await pciPendingRemoval(pdev);
   await bed.module.unregister();
   assert.equal(pdev.driverData, null);
   assert.equal(pdev.driver, null);

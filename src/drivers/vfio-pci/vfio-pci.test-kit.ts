@@ -14,7 +14,7 @@ import { VfioProcess } from '../../vfio/vfio-process.js';
 import { openViaGroup, u32s, view } from '../../vfio/uapi.test-kit.js';
 import type { VfioPciCoreDevice } from '../vfio-pci-core/core-device.js';
 import { vfioPciDeviceOf, vfioPciRegister } from './vfio-pci.js';
-import type { VfioPciModule } from './vfio-pci.js';
+import type { VfioPciModule, VfioPciOptions } from './vfio-pci.js';
 
 export interface PciBed {
   readonly host: Host;
@@ -32,11 +32,12 @@ export interface PciBed {
 /** User memory the bed's process has at this address (1 MiB). */
 export const USER_VA = 0x10000000n;
 
-export function pciBed(spec: PciRootSpec): PciBed {
+/** `opts` are the vfio-pci module's (the request interval is 5 ms unless given). */
+export function pciBed(spec: PciRootSpec, opts: VfioPciOptions = {}): PciBed {
   const mark = sanitizer.mark();
   const host = new Host();
   const root = pciScanRootBus(host, spec);
-  const module = vfioPciRegister(host, { requestIntervalMs: 5 });
+  const module = vfioPciRegister(host, { requestIntervalMs: 5, ...opts });
   const proc = new VfioProcess(host);
   proc.mm.map(USER_VA, new ArrayBufferBacking(1 << 20));
   const fds: number[] = [];

@@ -13,6 +13,7 @@ import type { VfioDeviceOps } from '../../vfio/vfio-ops.js';
 import { VfioPciCoreDevice } from '../vfio-pci-core/core-device.js';
 import { vfioPciCoreInitDev, vfioPciCoreRegisterDevice, vfioPciCoreReleaseDev, vfioPciCoreUnregisterDevice } from '../vfio-pci-core/core.js';
 import { vfioPciCoreOps } from '../vfio-pci-core/core-ioctl.js';
+import { vfioPciCoreSriovConfigure } from '../vfio-pci-core/sriov.js';
 
 /** vfio_pci_ops. */
 export const vfioPciOps: VfioDeviceOps<VfioPciCoreDevice> = Object.freeze({
@@ -27,6 +28,8 @@ export interface VfioPciOptions {
   readonly ids?: string;
   /** Milliseconds between the requests a remove sends while the device is open (the kernel's 10 s by default). */
   readonly requestIntervalMs?: number;
+  /** The module parameter `enable_sriov` (off by default): writing sriov_numvfs of a bound PF creates VFs. */
+  readonly enableSriov?: boolean;
 }
 
 /** A registered vfio-pci driver (the module loaded); `unregister` is the module exit. */
@@ -92,6 +95,14 @@ async function vfioPciRemove(pdev: PciDev, opts: VfioPciOptions): Promise<void> 
   putVfioDevice(vdev);
 }
 
+/** vfio_pci_sriov_configure(): ENOENT unless the module was loaded with enable_sriov. */
+async function vfioPciSriovConfigure(pdev: PciDev, n: number, opts: VfioPciOptions): Promise<number> {
+  if (opts.enableSriov !== true) throw new VfioError('ENOENT', 'vfio-pci was loaded without enable_sriov');
+  const vdev = vfioPciDeviceOf(pdev);
+  if (vdev === null) throw new VfioError('ENODEV', `${pdev.bdf} has no vfio-pci device`);
+  return vfioPciCoreSriovConfigure(vdev, n);
+}
+
 /** vfio_pci_init(): registers the `vfio-pci` PCI driver; functions with a matching id or driver_override bind at once. */
 export function vfioPciRegister(host: Host, opts: VfioPciOptions = {}): VfioPciModule {
   const idTable = vfioPciParseIds(opts.ids ?? '', (msg) => host.logger.warn({ driver: 'vfio-pci' }, msg));
@@ -100,6 +111,7 @@ export function vfioPciRegister(host: Host, opts: VfioPciOptions = {}): VfioPciM
     idTable,
     probe: (pdev: PciDev) => vfioPciProbe(pdev),
     remove: (pdev: PciDev) => vfioPciRemove(pdev, opts),
+    sriovConfigure: (pdev: PciDev, n: number) => vfioPciSriovConfigure(pdev, n, opts),
   });
   const driver = pciRegisterDriver(host, pdrv);
   let gone: Promise<void> | null = null;

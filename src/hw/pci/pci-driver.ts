@@ -113,7 +113,9 @@ export function pciRegisterDriver(host: Host, pdrv: PciDriver): Driver {
     remove: (dev) => {
       const pdev = toPciDev(dev);
       const done = pdrv.remove?.(pdev);
-      if (done !== undefined) pciTrackRemoval(host, pdev, done, pdrv.name);
+      if (done === undefined) return undefined;
+      pciTrackRemoval(host, pdev, done, pdrv.name);
+      return pciPendingRemoval(pdev);
     },
   });
   const state: PciDriverState = { pdrv, driver, dynids: [] };
