@@ -111,8 +111,9 @@ export class PermBits {
 
 /** `count` (1, 2 or 4) bytes of `b` from `offset` as a little-endian u32; 0 past the end. */
 function leBytes(b: Uint8Array, offset: number, count: number): number {
-  let v = 0;
-  for (let i = 0; i < count; i++) v |= (b[offset + i] ?? 0) << (8 * i);
+  let v = b[offset] ?? 0;
+  if (count >= 2) v |= (b[offset + 1] ?? 0) << 8;
+  if (count === 4) v |= ((b[offset + 2] ?? 0) << 16) | ((b[offset + 3] ?? 0) << 24);
   return v >>> 0;
 }
 

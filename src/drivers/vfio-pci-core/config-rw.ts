@@ -354,27 +354,50 @@ function capStartAt(vdev: VfioPciCoreDevice, capId: number, pos: number): number
   return findCapStart(vdev, pos);
 }
 
+/** The read function of a permission table (a switch on interned names: no keyed lookup per access). */
+function readBy(perm: PermBits, vdev: VfioPciCoreDevice, pos: number, size: Size, offset: number): number {
+  switch (perm.readFn) {
+    case 'basic':
+      return basicRead(vdev, pos, size, perm, offset);
+    case 'default':
+      return defaultRead(vdev, pos, size, perm, offset);
+    default:
+      return READ_FNS[perm.readFn](vdev, pos, size, perm, offset);
+  }
+}
+
 /** vfio_config_do_rw(): one aligned piece inside one capability; returns its length. */
 function configDoRw(vdev: VfioPciCoreDevice, buf: Uint8Array, pos: number, write: boolean): number {
   const map = vdev.pciConfigMap;
   if (map === null) throw new VfioError('EINVAL', 'config space is not initialized');
-  let count = Math.min(buf.length, capRemainingDword(map, pos));
-  const size: Size = count >= 4 && pos % 4 === 0 ? 4 : count >= 2 && pos % 2 === 0 ? 2 : 1;
-  count = size;
   // Every config access passes here: two lookups, no allocation.
   const capId = map[pos] ?? PCI_CAP_ID_INVALID;
+  let size: Size;
+  if ((pos & 3) === 0 && buf.length >= 4 && map[pos + 1] === capId && map[pos + 2] === capId && map[pos + 3] === capId) {
+    // The common case, an aligned dword inside one capability: vfio_pci_cap_remaining_dword() would say 4.
+    size = 4;
+  } else {
+    const count = Math.min(buf.length, capRemainingDword(map, pos));
+    size = count >= 4 && pos % 4 === 0 ? 4 : count >= 2 && pos % 2 === 0 ? 2 : 1;
+  }
   const perm = permAt(vdev, capId, pos);
   const offset = pos - capStartAt(vdev, capId, pos);
   if (write) {
-    if (perm.writeFn === null) return count;
-    let val = 0;
-    for (let i = 0; i < size; i++) val |= (buf[i] ?? 0) << (8 * i);
+    if (perm.writeFn === null) return size;
+    let val = buf[0] ?? 0;
+    if (size >= 2) val |= (buf[1] ?? 0) << 8;
+    if (size === 4) val |= ((buf[2] ?? 0) << 16) | ((buf[3] ?? 0) << 24);
     WRITE_FNS[perm.writeFn](vdev, pos, size, perm, offset, val >>> 0);
   } else {
-    const val = READ_FNS[perm.readFn](vdev, pos, size, perm, offset);
-    for (let i = 0; i < size; i++) buf[i] = (val >>> (8 * i)) & 0xff;
+    const val = readBy(perm, vdev, pos, size, offset);
+    buf[0] = val & 0xff;
+    if (size >= 2) buf[1] = (val >>> 8) & 0xff;
+    if (size === 4) {
+      buf[2] = (val >>> 16) & 0xff;
+      buf[3] = val >>> 24;
+    }
   }
-  return count;
+  return size;
 }
 
 /**
