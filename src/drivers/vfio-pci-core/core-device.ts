@@ -70,6 +70,8 @@ export class VfioPciCoreDevice extends VfioDevice {
   pciSavedState: PciSavedState | null = null;
   /** The BAR holding the MSI-X table, or -1 (vdev->msix_bar), and the table's place in it. */
   msixBar = -1;
+  /** pci_resource_len() of each BAR as first asked (-1: not implemented): the access path reads it every time. */
+  barLens: number[] | null = null;
   msixOffset = 0;
   msixSize = 0;
   hasVga = false;

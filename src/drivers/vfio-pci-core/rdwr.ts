@@ -28,9 +28,10 @@ function memoryEnabled(vdev: VfioPciCoreDevice): boolean {
 
 /** The bytes of BAR `bar` the user may reach (pci_resource_len); EINVAL for a BAR the host did not map. */
 function barLen(vdev: VfioPciCoreDevice, bar: number): number {
-  const res = pdevOf(vdev).resource[bar];
-  if (res === undefined || res.start === 0n) throw new VfioError('EINVAL', `BAR${bar} is not implemented`);
-  return Number(res.size);
+  const lens = (vdev.barLens ??= pdevOf(vdev).resource.map((res) => (res === undefined || res.start === 0n ? -1 : Number(res.size))));
+  const len = lens[bar] ?? -1;
+  if (len < 0) throw new VfioError('EINVAL', `BAR${bar} is not implemented`);
+  return len;
 }
 
 /**
