@@ -87,6 +87,8 @@ export class VfioPciCoreDevice extends VfioDevice {
   pmWakeEventfd = -1;
   /** INTx was masked on the way into runtime suspend, to unmask on resume (vdev->pm_intx_masked). */
   pmIntxMasked = false;
+  /** Accesses in flight holding the device awake (the runtime PM usage the ioctl and rw wrappers take). */
+  pmUsage = 0;
   /** Runtime suspended: the state the PCI core saved before D3hot (null while active). */
   pmRuntimeSaved: PciSavedState | null = null;
   /** VFIO_DEVICE_IOEVENTFDs (vdev->ioeventfds_list). */

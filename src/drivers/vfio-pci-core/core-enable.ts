@@ -27,6 +27,7 @@ import { vfioDmaRw } from '../../vfio/dma-access.js';
 import { vfioConfigFree, vfioConfigInit } from './config-init.js';
 import { VfioPciCoreDevice, pdevOf } from './core-device.js';
 import { vfioPciProbeMmaps } from './mmap.js';
+import { vfioPciRuntimePmExitAndResume } from './low-power.js';
 import { vfioPciIsVga } from './rdwr-rom-vga.js';
 import { pciIntxMaskSupported } from './intrs-intx.js';
 import { vfioPciDisableIrqs, vfioPciSetInterruptSink } from './intrs.js';
@@ -151,6 +152,7 @@ export function vfioPciCoreDisable(vdev: VfioPciCoreDevice): void {
   const pdev = pdevOf(vdev);
   // Balances the user added by the enable.
   vfioPciVfTokenUserAdd(vdev, -1);
+  vfioPciRuntimePmExitAndResume(vdev);
   vfioPciSetPowerState(vdev, PCI_D0);
   pciClearMaster(pdev);
   vfioPciDisableIrqs(vdev);

@@ -42,6 +42,7 @@ import { PCI_D0, vfioPciSetPowerState } from './power.js';
 import { vfioPciIoctlIoeventfd, vfioPciRegionRw, vfioPciRw } from './rdwr.js';
 import { VFIO_PCI_VGA_REGION_SIZE, vfioPciRomRegionSize } from './rdwr-rom-vga.js';
 import { vfioPciCoreMmap } from './mmap.js';
+import { vfioPciPmRuntimeCall } from './low-power.js';
 import { vfioRegionCapMsixMappable } from '../../uapi/region-caps.js';
 import type { VfioInfoCap } from '../../uapi/caps.js';
 
@@ -125,7 +126,8 @@ const IOCTLS: ReadonlyMap<number, IoctlHandler> = new Map<number, IoctlHandler>(
 export function vfioPciCoreIoctl(vdev: VfioPciCoreDevice, cmd: number, arg: Uint8Array): number {
   const handler = IOCTLS.get(cmd);
   if (handler === undefined) throw new VfioError('ENOTTY', `device ioctl 0x${(cmd >>> 0).toString(16)}`);
-  return handler(vdev, arg);
+  // vfio_device_fops_unl_ioctl(): the device is awake for the ioctl (waking it signals a low-power wakeup eventfd).
+  return vfioPciPmRuntimeCall(vdev, () => handler(vdev, arg));
 }
 
 /**

@@ -13,6 +13,7 @@ import { le16 } from './config-init.js';
 import { vfioPciConfigRw } from './config-rw.js';
 import { pdevOf } from './core-device.js';
 import { PCI_D3HOT } from './power.js';
+import { vfioPciPmRuntimeCall } from './low-power.js';
 import { vfioPciRomRead, vfioPciRomRegionSize, vfioPciVgaRw } from './rdwr-rom-vga.js';
 import type { VfioPciCoreDevice, VfioPciIoeventfd } from './core-device.js';
 
@@ -82,9 +83,17 @@ export function vfioPciRomSize(vdev: VfioPciCoreDevice): number {
   return vfioPciRomRegionSize(vdev);
 }
 
-/** The region-addressed access every door (read/write at a file position, regionRw) ends in. */
+/**
+ * The region-addressed access every door (read/write at a file position, regionRw) ends in; the device is awake for
+ * it (vfio_pci_rw's pm_runtime_resume_and_get: a suspended device resumes, signalling a wakeup eventfd).
+ */
 export function vfioPciRegionRw(vdev: VfioPciCoreDevice, index: number, offset: number, buf: Uint8Array, write: boolean): number {
   if (buf.length === 0) return 0;
+  if (index >= VFIO_PCI_NUM_REGIONS) throw new VfioError('EINVAL', `region ${index} of ${VFIO_PCI_NUM_REGIONS}`);
+  return vfioPciPmRuntimeCall(vdev, () => regionRwAwake(vdev, index, offset, buf, write));
+}
+
+function regionRwAwake(vdev: VfioPciCoreDevice, index: number, offset: number, buf: Uint8Array, write: boolean): number {
   if (index === VFIO_PCI_CONFIG_REGION_INDEX) return vfioPciConfigRw(vdev, offset, buf, write);
   if (index === VFIO_PCI_ROM_REGION_INDEX) {
     if (write) throw new VfioError('EINVAL', 'the ROM is read-only');
