@@ -37,7 +37,7 @@ import { vfioPciCoreIoctlFeature } from './core-feature.js';
 import { pdevOf } from './core-device.js';
 import type { VfioPciCoreDevice } from './core-device.js';
 import { vfioPciCoreDisable, vfioPciCoreEnable } from './core-enable.js';
-import { vfioPciGetIrqCount, vfioPciIoctlSetIrqs, vfioPciMemoryLockAndEnable, vfioPciMemoryUnlockAndRestore, vfioPciRestoreMsixState } from './intrs.js';
+import { vfioPciGetIrqCount, vfioPciIoctlSetIrqs } from './intrs.js';
 import { PCI_D0, vfioPciSetPowerState } from './power.js';
 import { vfioPciIoctlIoeventfd, vfioPciRegionRw, vfioPciRw } from './rdwr.js';
 import { VFIO_PCI_VGA_REGION_SIZE, vfioPciRomRegionSize } from './rdwr-rom-vga.js';
@@ -106,8 +106,8 @@ function getIrqInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
 function reset(vdev: VfioPciCoreDevice): number {
   check(vdev.resetWorks, 'EINVAL', 'the function has no reset method');
   vfioPciSetPowerState(vdev, PCI_D0);
+  // pci_try_reset_function(): its pci_restore_state rewrites the MSI-X table of the vectors held.
   pciResetFunction(pdevOf(vdev));
-  vfioPciRestoreMsixState(vdev);
   return 0;
 }
 
