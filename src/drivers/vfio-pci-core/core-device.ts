@@ -75,10 +75,24 @@ export class VfioPciCoreDevice extends VfioDevice {
   msixOffset = 0;
   msixSize = 0;
   hasVga = false;
+  /** The core's disable_vga parameter (vfio_pci_core_set_params), set by the driver before it registers. */
+  disableVga = false;
+  /** Memory BARs a user may mmap (vdev->bar_mmap_supported), found on open by vfioPciProbeMmaps. */
+  readonly barMmapSupported: boolean[] = [false, false, false, false, false, false];
   /** The function loses its state on D3hot -> D0 (No_Soft_Reset clear): save it around D3 (vdev->needs_pm_restore). */
   needsPmRestore = false;
   /** The state saved on the way into D3hot (vdev->pm_save). */
   pmSave: PciSavedState | null = null;
+  /** The user asked for low power (vdev->pm_runtime_engaged). */
+  pmRuntimeEngaged = false;
+  /** Our dup of the wakeup eventfd of LOW_POWER_ENTRY_WITH_WAKEUP, or -1 (vdev->pm_wake_eventfd_ctx). */
+  pmWakeEventfd = -1;
+  /** INTx was masked on the way into runtime suspend, to unmask on resume (vdev->pm_intx_masked). */
+  pmIntxMasked = false;
+  /** Accesses in flight holding the device awake (the runtime PM usage the ioctl and rw wrappers take). */
+  pmUsage = 0;
+  /** Runtime suspended: the state the PCI core saved before D3hot (null while active). */
+  pmRuntimeSaved: PciSavedState | null = null;
   /** VFIO_DEVICE_IOEVENTFDs (vdev->ioeventfds_list). */
   readonly ioeventfds: VfioPciIoeventfd[] = [];
 

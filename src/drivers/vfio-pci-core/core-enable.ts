@@ -26,6 +26,9 @@ import { deviceSetOpenCount } from '../../vfio/device-set.js';
 import { vfioDmaRw } from '../../vfio/dma-access.js';
 import { vfioConfigFree, vfioConfigInit } from './config-init.js';
 import { VfioPciCoreDevice, pdevOf } from './core-device.js';
+import { vfioPciProbeMmaps } from './mmap.js';
+import { vfioPciRuntimePmExitAndResume } from './low-power.js';
+import { vfioPciIsVga } from './rdwr-rom-vga.js';
 import { pciIntxMaskSupported } from './intrs-intx.js';
 import { vfioPciDisableIrqs, vfioPciSetInterruptSink } from './intrs.js';
 import { PCI_D0, vfioPciSetPowerState } from './power.js';
@@ -95,8 +98,9 @@ export function vfioPciCoreEnable(vdev: VfioPciCoreDevice): void {
   } else {
     vdev.msixBar = -1;
   }
-  // No model here is a VGA device: the VGA region stays absent.
-  vdev.hasVga = false;
+  vdev.hasVga = !vdev.disableVga && vfioPciIsVga(pdev);
+  // vfio_pci_core_finish_enable().
+  vfioPciProbeMmaps(vdev);
   vfioPciSetInterruptSink(vdev, true);
   pciSetDmaPort(pdev, dmaPortOf(vdev));
   vfioPciVfTokenUserAdd(vdev, 1);
@@ -148,6 +152,7 @@ export function vfioPciCoreDisable(vdev: VfioPciCoreDevice): void {
   const pdev = pdevOf(vdev);
   // Balances the user added by the enable.
   vfioPciVfTokenUserAdd(vdev, -1);
+  vfioPciRuntimePmExitAndResume(vdev);
   vfioPciSetPowerState(vdev, PCI_D0);
   pciClearMaster(pdev);
   vfioPciDisableIrqs(vdev);

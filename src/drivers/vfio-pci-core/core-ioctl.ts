@@ -24,6 +24,7 @@ import {
   VFIO_PCI_NUM_REGIONS,
   VFIO_PCI_ROM_REGION_INDEX,
   VFIO_PCI_VGA_REGION_INDEX,
+  VFIO_REGION_INFO_FLAG_MMAP,
   VFIO_REGION_INFO_FLAG_READ,
   VFIO_REGION_INFO_FLAG_WRITE,
   decodeVfioRegionInfo,
@@ -36,9 +37,14 @@ import { vfioPciCoreIoctlFeature } from './core-feature.js';
 import { pdevOf } from './core-device.js';
 import type { VfioPciCoreDevice } from './core-device.js';
 import { vfioPciCoreDisable, vfioPciCoreEnable } from './core-enable.js';
-import { vfioPciGetIrqCount, vfioPciIoctlSetIrqs, vfioPciMemoryLockAndEnable, vfioPciMemoryUnlockAndRestore, vfioPciRestoreMsixState } from './intrs.js';
+import { vfioPciGetIrqCount, vfioPciIoctlSetIrqs } from './intrs.js';
 import { PCI_D0, vfioPciSetPowerState } from './power.js';
-import { vfioPciIoctlIoeventfd, vfioPciRegionRw, vfioPciRomSize, vfioPciRw } from './rdwr.js';
+import { vfioPciIoctlIoeventfd, vfioPciRegionRw, vfioPciRw } from './rdwr.js';
+import { VFIO_PCI_VGA_REGION_SIZE, vfioPciRomRegionSize } from './rdwr-rom-vga.js';
+import { vfioPciCoreMmap } from './mmap.js';
+import { vfioPciPmRuntimeCall } from './low-power.js';
+import { vfioRegionCapMsixMappable } from '../../uapi/region-caps.js';
+import type { VfioInfoCap } from '../../uapi/caps.js';
 
 /** VFIO_DEVICE_GET_INFO: PCI, RESET when the open's function reset worked, 9 regions, 5 IRQ indexes. */
 function getInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
@@ -48,9 +54,10 @@ function getInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
 }
 
 /**
- * VFIO_DEVICE_GET_REGION_INFO: CONFIG the function's config size; a BAR its resource length, read/write (no mmap:
- * the simulated BARs are register files with no memory a process could map); the ROM read-only when the host can
- * read one; VGA and anything past are EINVAL.
+ * VFIO_DEVICE_GET_REGION_INFO: CONFIG the function's config size; a BAR its resource length, read/write, MMAP when
+ * vfio_pci_probe_mmaps found it mappable (the MSI-X BAR then with the MSIX_MAPPABLE capability); the ROM its BAR
+ * size, read-only, when pci_map_rom finds an image (else size 0); VGA 0xc0000 bytes read/write for a VGA function
+ * (else EINVAL); anything past is EINVAL.
  */
 function getRegionInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
   const info = decodeVfioRegionInfo(arg);
@@ -58,27 +65,29 @@ function getRegionInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
   const index = info.index;
   let size = 0n;
   let flags = 0;
+  const caps: VfioInfoCap[] = [];
   if (index === VFIO_PCI_CONFIG_REGION_INDEX) {
     size = BigInt(pdev.cfgSize);
     flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
   } else if (index <= VFIO_PCI_BAR5_REGION_INDEX) {
     size = pdev.resource[index]?.size ?? 0n;
     if (size !== 0n) flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
-  } else if (index === VFIO_PCI_ROM_REGION_INDEX) {
-    // pci_map_rom() needs memory decoding on.
-    const cmd = vfioPciMemoryLockAndEnable(pdev);
-    try {
-      size = BigInt(vfioPciRomSize(vdev));
-    } finally {
-      vfioPciMemoryUnlockAndRestore(pdev, cmd);
+    if (size !== 0n && vdev.barMmapSupported[index] === true) {
+      flags |= VFIO_REGION_INFO_FLAG_MMAP;
+      if (index === vdev.msixBar) caps.push(vfioRegionCapMsixMappable());
     }
+  } else if (index === VFIO_PCI_ROM_REGION_INDEX) {
+    // pci_map_rom() with memory decoding enabled for it; the BAR's size when a valid image is there.
+    size = BigInt(vfioPciRomRegionSize(vdev));
     if (size !== 0n) flags = VFIO_REGION_INFO_FLAG_READ;
   } else if (index === VFIO_PCI_VGA_REGION_INDEX) {
     check(vdev.hasVga, 'EINVAL', 'no VGA region');
+    size = BigInt(VFIO_PCI_VGA_REGION_SIZE);
+    flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
   } else {
     throw new VfioError('EINVAL', `region index ${index} of ${VFIO_PCI_NUM_REGIONS}`);
   }
-  return copyToUser(arg, encodeVfioRegionInfoWithCaps({ argsz: info.argsz, flags, index, capOffset: 0, size, offset: vfioPciIndexToOffset(index) }, []));
+  return copyToUser(arg, encodeVfioRegionInfoWithCaps({ argsz: info.argsz, flags, index, capOffset: 0, size, offset: vfioPciIndexToOffset(index) }, caps));
 }
 
 /** VFIO_DEVICE_GET_IRQ_INFO: ERR only on PCI Express functions (EINVAL otherwise). */
@@ -97,8 +106,8 @@ function getIrqInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
 function reset(vdev: VfioPciCoreDevice): number {
   check(vdev.resetWorks, 'EINVAL', 'the function has no reset method');
   vfioPciSetPowerState(vdev, PCI_D0);
+  // pci_try_reset_function(): its pci_restore_state rewrites the MSI-X table of the vectors held.
   pciResetFunction(pdevOf(vdev));
-  vfioPciRestoreMsixState(vdev);
   return 0;
 }
 
@@ -117,12 +126,12 @@ const IOCTLS: ReadonlyMap<number, IoctlHandler> = new Map<number, IoctlHandler>(
 export function vfioPciCoreIoctl(vdev: VfioPciCoreDevice, cmd: number, arg: Uint8Array): number {
   const handler = IOCTLS.get(cmd);
   if (handler === undefined) throw new VfioError('ENOTTY', `device ioctl 0x${(cmd >>> 0).toString(16)}`);
-  return handler(vdev, arg);
+  // vfio_device_fops_unl_ioctl(): the device is awake for the ioctl (waking it signals a low-power wakeup eventfd).
+  return vfioPciPmRuntimeCall(vdev, () => handler(vdev, arg));
 }
 
 /**
- * The core's ops (vfio_pci_core_open/close_device, read, write, ioctl, request, match, device_feature). No mmap: the BARs have no
- * shareable memory behind them.
+ * The core's ops (vfio_pci_core_open/close_device, read, write, mmap, ioctl, request, match, device_feature).
  */
 export const vfioPciCoreOps = Object.freeze({
   openDevice: vfioPciCoreEnable,
@@ -130,6 +139,7 @@ export const vfioPciCoreOps = Object.freeze({
   read: (vdev: VfioPciCoreDevice, buf: Uint8Array, pos: number) => vfioPciRw(vdev, buf, pos, false),
   write: (vdev: VfioPciCoreDevice, buf: Uint8Array, pos: number) => vfioPciRw(vdev, buf, pos, true),
   regionRw: vfioPciRegionRw,
+  mmap: vfioPciCoreMmap,
   ioctl: vfioPciCoreIoctl,
   request: vfioPciCoreRequest,
   match: vfioPciCoreMatch,

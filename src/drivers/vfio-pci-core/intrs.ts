@@ -190,6 +190,8 @@ function vfioMsiEnable(vdev: VfioPciCoreDevice, nvec: number, msix: boolean): vo
   }
   vdev.triggers.vectors = new Array<number>(nvec).fill(-1);
   vdev.triggers.type = msix ? 'msix' : 'msi';
+  // The PCI core now knows the vectors (msi descs): pci_restore_state rewrites them after any reset.
+  if (msix) pdev.restoreMsiState = () => vfioPciRestoreMsixState(vdev);
   // msi_qmax = fls(nvec * 2 - 1) - 1: what the virtual Multiple Message Capable shows.
   if (!msix) vdev.msiQmax = Math.ceil(Math.log2(nvec));
 }
@@ -197,6 +199,8 @@ function vfioMsiEnable(vdev: VfioPciCoreDevice, nvec: number, msix: boolean): vo
 /** vfio_msi_disable(). */
 export function vfioMsiDisable(vdev: VfioPciCoreDevice, msix: boolean): void {
   const pdev = pdevOf(vdev);
+  // Balances the restore hook installed with the vectors.
+  pdev.restoreMsiState = null;
   vdev.triggers.clearVectors();
   const cmd = vfioPciMemoryLockAndEnable(pdev);
   try {

@@ -7,11 +7,14 @@ import { IORESOURCE_MEM } from '../../hw/pci/resources.js';
 import { takeEventfd } from '../../emu/irq-triggers.js';
 import { VfioError } from '../../uapi/errno.js';
 import { PCI_COMMAND, PCI_COMMAND_MEMORY } from '../../uapi/pci-regs.js';
-import { VFIO_PCI_BAR5_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_NUM_REGIONS, VFIO_PCI_OFFSET_MASK, VFIO_PCI_OFFSET_SHIFT, VFIO_PCI_ROM_REGION_INDEX } from '../../uapi/region-info.js';
+import { VFIO_PCI_BAR5_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_NUM_REGIONS, VFIO_PCI_OFFSET_MASK, VFIO_PCI_OFFSET_SHIFT, VFIO_PCI_ROM_REGION_INDEX, VFIO_PCI_VGA_REGION_INDEX } from '../../uapi/region-info.js';
 import { decodeVfioDeviceIoeventfd, vfioIoeventfdWidth } from '../../uapi/ioeventfd.js';
 import { le16 } from './config-init.js';
 import { vfioPciConfigRw } from './config-rw.js';
 import { pdevOf } from './core-device.js';
+import { PCI_D3HOT } from './power.js';
+import { vfioPciPmRuntimeCall } from './low-power.js';
+import { vfioPciRomRead, vfioPciRomRegionSize, vfioPciVgaRw } from './rdwr-rom-vga.js';
 import type { VfioPciCoreDevice, VfioPciIoeventfd } from './core-device.js';
 
 /** 1 << VFIO_PCI_OFFSET_SHIFT: the file-position span of one region. */
@@ -20,10 +23,12 @@ const OFFSET_SPAN = 2 ** Number(VFIO_PCI_OFFSET_SHIFT);
 /** VFIO_PCI_IOEVENTFD_MAX. */
 export const VFIO_PCI_IOEVENTFD_MAX = 1000;
 
-/** __vfio_pci_memory_enabled(): the user's memory enable (VFs decode by the PF's MSE). */
+/** __vfio_pci_memory_enabled(): below D3hot, and the user's memory enable (VFs decode by the PF's MSE). */
 function memoryEnabled(vdev: VfioPciCoreDevice): boolean {
   const v = vdev.vconfig;
-  return pdevOf(vdev).isVirtfn || (v !== null && (le16(v, PCI_COMMAND) & PCI_COMMAND_MEMORY) !== 0);
+  const pdev = pdevOf(vdev);
+  if (pdev.hw.powerState >= PCI_D3HOT) return false;
+  return pdev.isVirtfn || (v !== null && (le16(v, PCI_COMMAND) & PCI_COMMAND_MEMORY) !== 0);
 }
 
 /** The bytes of BAR `bar` the user may reach (pci_resource_len); EINVAL for a BAR the host did not map. */
@@ -74,30 +79,31 @@ function barRw(vdev: VfioPciCoreDevice, bar: number, buf: Uint8Array, pos: numbe
   return doIoRw(vdev, bar, count === buf.length ? buf : buf.subarray(0, count), pos, xStart, xEnd, write);
 }
 
-/** The ROM, when the function has one the host can read (pci_map_rom finds the 0x55aa signature); else 0. */
+/** The ROM region's size: its BAR's length when pci_map_rom finds a valid image; else 0. */
 export function vfioPciRomSize(vdev: VfioPciCoreDevice): number {
-  const pdev = pdevOf(vdev);
-  const rom = pdev.resource[VFIO_PCI_ROM_REGION_INDEX];
-  if (rom === undefined || rom.size === 0n) return 0;
-  const sig = new Uint8Array(2);
-  pciBarRead(pdev, VFIO_PCI_ROM_REGION_INDEX, 0, sig);
-  return sig[0] === 0x55 && sig[1] === 0xaa ? Number(rom.size) : 0;
+  return vfioPciRomRegionSize(vdev);
 }
 
-/** The region-addressed access every door (read/write at a file position, regionRw) ends in. */
+/**
+ * The region-addressed access every door (read/write at a file position, regionRw) ends in; the device is awake for
+ * it (vfio_pci_rw's pm_runtime_resume_and_get: a suspended device resumes, signalling a wakeup eventfd).
+ */
 export function vfioPciRegionRw(vdev: VfioPciCoreDevice, index: number, offset: number, buf: Uint8Array, write: boolean): number {
   if (buf.length === 0) return 0;
+  if (index >= VFIO_PCI_NUM_REGIONS) throw new VfioError('EINVAL', `region ${index} of ${VFIO_PCI_NUM_REGIONS}`);
+  return vfioPciPmRuntimeCall(vdev, () => regionRwAwake(vdev, index, offset, buf, write));
+}
+
+function regionRwAwake(vdev: VfioPciCoreDevice, index: number, offset: number, buf: Uint8Array, write: boolean): number {
   if (index === VFIO_PCI_CONFIG_REGION_INDEX) return vfioPciConfigRw(vdev, offset, buf, write);
   if (index === VFIO_PCI_ROM_REGION_INDEX) {
     if (write) throw new VfioError('EINVAL', 'the ROM is read-only');
-    const size = vfioPciRomSize(vdev);
-    if (offset >= size) throw new VfioError('EINVAL', 'ROM offset past its end');
-    const n = Math.min(buf.length, size - offset);
-    pciBarRead(pdevOf(vdev), VFIO_PCI_ROM_REGION_INDEX, offset, buf.subarray(0, n));
-    return n;
+    if (!memoryEnabled(vdev)) throw new VfioError('EIO', 'ROM: memory decoding is disabled');
+    return vfioPciRomRead(vdev, offset, buf);
   }
   if (index <= VFIO_PCI_BAR5_REGION_INDEX && index >= 0) return barRw(vdev, index, buf, offset, write);
-  // VGA (8) exists only for VGA-class functions, and no model here is one; no device-specific regions.
+  if (index === VFIO_PCI_VGA_REGION_INDEX) return vfioPciVgaRw(vdev, offset, buf, write);
+  // No device-specific regions.
   throw new VfioError('EINVAL', `region ${index} of ${VFIO_PCI_NUM_REGIONS}`);
 }
 

@@ -28,6 +28,7 @@ const vfioPciModuleOptions = z.strictObject({
     .boolean()
     .optional()
     .describe('let sriov_numvfs of a PF bound to vfio-pci create VFs (module parameter enable_sriov, off by default)'),
+  disable_vga: z.boolean().optional().describe('no VGA region for VGA-class functions (module parameter disable_vga, off by default)'),
 });
 
 /** The registry's entry for vfio-pci. */
@@ -38,8 +39,12 @@ export const driver: VfioDriverDescriptor = Object.freeze({
   module: { shape: () => vfioPciModuleOptions.shape },
   guestHint: "the guest's own driver binds the function's ids (for the 1b36:0002 serial card: 8250_pci, with 8250.nr_uarts=8)",
   register: (host: Host, options: DriverParams) => {
-    const { ids, enable_sriov: enableSriov } = parseParams(vfioPciModuleOptions, options, 'vfio-pci module');
-    const m = vfioPciRegister(host, { ...(ids === undefined ? {} : { ids }), ...(enableSriov === undefined ? {} : { enableSriov }) });
+    const { ids, enable_sriov: enableSriov, disable_vga: disableVga } = parseParams(vfioPciModuleOptions, options, 'vfio-pci module');
+    const m = vfioPciRegister(host, {
+      ...(ids === undefined ? {} : { ids }),
+      ...(enableSriov === undefined ? {} : { enableSriov }),
+      ...(disableVga === undefined ? {} : { disableVga }),
+    });
     return { name: 'vfio-pci', parents: () => [], unregister: () => m.unregister() };
   },
 });

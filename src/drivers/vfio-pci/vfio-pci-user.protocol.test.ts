@@ -1,5 +1,6 @@
 // The vfio-pci-bound 1b36:0002 card exported by the vfio-user server, as QEMU's vfio-user-pci reaches it: VERSION,
-// then REGION_READ of the virtual config space and REGION_WRITE/READ of a UART register in BAR0, byte for byte.
+// then REGION_READ of the virtual config space and REGION_WRITE/READ of a UART register in BAR0, byte for byte; and
+// the std-vga card whose VRAM BAR's GET_REGION_INFO carries the memfd to map.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +13,10 @@ import { VfioUserServer } from '../../vfio-user/server.js';
 import { RawClient } from '../../vfio-user/server.test-kit.js';
 import { VFIO_USER_REGION_READ, VFIO_USER_REGION_WRITE, encodeCommand, encodeRegionAccess } from '../../vfio-user/protocol/index.js';
 import { pciBed } from './vfio-pci.test-kit.js';
+import { StdVga } from '../../hw/pci/std-vga.js';
+import { close, mmap, munmap } from '../../native/index.js';
+import { VfioUserClient } from '../../vfio-user/client.js';
+import { VFIO_PCI_ROM_REGION_INDEX, VFIO_REGION_INFO_FLAG_MMAP, VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE } from '../../uapi/region-info.js';
 
 test('vfio-user: config space and a UART register of the vfio-pci-bound serial card over the socket', async (t) => {
   const card = new PciSerialCard();
@@ -46,4 +51,43 @@ test('vfio-user: config space and a UART register of the vfio-pci-bound serial c
   // BAR0 is 8 bytes: a read past it is EINVAL on the wire.
   raw.send(encodeCommand(6, VFIO_USER_REGION_READ, encodeRegionAccess(8, 0, 1)));
   assert.equal((await raw.next()).header.errorNo, Errno.EINVAL);
+});
+
+test('vfio-user: GET_REGION_INFO of the vfio-pci-bound std-vga\'s VRAM BAR carries the card\'s memfd, and writes through it reach the card', async (t) => {
+  const card = new StdVga({ vramSize: 1 << 20 });
+  const bed = pciBed({ devices: [{ device: 2, hw: card }] });
+  const vdev = bed.bind('0000:00:02.0');
+  const dir = mkdtempSync(join(tmpdir(), 'vfio-pci-user-'));
+  const server = new VfioUserServer({});
+  const path = join(dir, 'vga.sock');
+  await server.export(vdev, path);
+  const client = await VfioUserClient.connect(path);
+  const fds: number[] = [];
+  t.after(async () => {
+    await client.close();
+    for (const fd of fds) close(fd);
+    await server.close();
+    await bed.done();
+    card.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const bar0 = await client.getRegionInfo(0);
+  assert.ok(bar0.fd !== undefined, 'the mmap fd came with the reply');
+  fds.push(bar0.fd);
+  assert.equal(bar0.flags, VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE | VFIO_REGION_INFO_FLAG_MMAP);
+  assert.equal(bar0.size, 1n << 20n);
+  assert.equal(bar0.offset, 0n, 'the offset to mmap in the fd');
+  const mmio = await client.getRegionInfo(2);
+  assert.equal(mmio.fd, undefined, 'registers: no fd');
+  assert.equal(mmio.flags & VFIO_REGION_INFO_FLAG_MMAP, 0);
+  const rom = await client.getRegionInfo(VFIO_PCI_ROM_REGION_INDEX);
+  assert.equal(rom.size, 0x10000n);
+  assert.equal(rom.fd, undefined);
+  const ab = mmap(bar0.fd, 0, 1 << 20, true);
+  t.after(() => munmap(ab));
+  new Uint8Array(ab).set([0xde, 0xad], 0x4000);
+  assert.deepEqual([...card.vram.subarray(0x4000, 0x4002)], [0xde, 0xad]);
+  await client.regionWrite(7, 4, Uint8Array.of(0x02, 0x00)); // COMMAND.MEMORY
+  assert.deepEqual([...(await client.regionRead(0, 0x4000, 2))], [0xde, 0xad], 'a REGION_READ of BAR0 sees it');
+  assert.deepEqual([...(await client.regionRead(VFIO_PCI_ROM_REGION_INDEX, 0, 2))], [0x55, 0xaa]);
 });

@@ -30,6 +30,8 @@ export interface VfioPciOptions {
   readonly requestIntervalMs?: number;
   /** The module parameter `enable_sriov` (off by default): writing sriov_numvfs of a bound PF creates VFs. */
   readonly enableSriov?: boolean;
+  /** The module parameter `disable_vga` (off by default): no VGA region even for VGA-class functions. */
+  readonly disableVga?: boolean;
 }
 
 /** A registered vfio-pci driver (the module loaded); `unregister` is the module exit. */
@@ -73,8 +75,10 @@ export function vfioPciDeviceOf(pdev: PciDev): VfioPciCoreDevice | null {
 }
 
 /** vfio_pci_probe(): alloc with the core's init, drvdata, register; any failure puts the device again. */
-function vfioPciProbe(pdev: PciDev): void {
+function vfioPciProbe(pdev: PciDev, opts: VfioPciOptions): void {
   const vdev = allocDevice(VfioPciCoreDevice, pdev, vfioPciOps);
+  // vfio_pci_core_set_params(): the module's disable_vga, as the core sees it.
+  vdev.disableVga = opts.disableVga === true;
   pdev.driverData = vdev;
   try {
     vfioPciCoreRegisterDevice(vdev);
@@ -109,7 +113,7 @@ export function vfioPciRegister(host: Host, opts: VfioPciOptions = {}): VfioPciM
   const pdrv: PciDriver = Object.freeze({
     name: 'vfio-pci',
     idTable,
-    probe: (pdev: PciDev) => vfioPciProbe(pdev),
+    probe: (pdev: PciDev) => vfioPciProbe(pdev, opts),
     remove: (pdev: PciDev) => vfioPciRemove(pdev, opts),
     sriovConfigure: (pdev: PciDev, n: number) => vfioPciSriovConfigure(pdev, n, opts),
   });

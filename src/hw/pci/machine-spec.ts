@@ -8,6 +8,7 @@ import { PORT_FORMS, chardevConfigSchema, createChardev } from '../chardev.js';
 import type { Chardev } from '../chardev.js';
 import { PcieDmaEngine } from './dma-engine.js';
 import { PciSerialCard } from './serial-card.js';
+import { StdVga } from './std-vga.js';
 import { SriovDmaPf } from './sriov-dma-pf.js';
 import { Mlx5Pf } from '../mlx5/pf.js';
 import { HisiAccPf } from '../hisi-qm/hisi-acc-pf.js';
@@ -19,7 +20,7 @@ const place = {
   function: intRange(0, 7).optional().describe('function number (default 0); several in one slot make it multifunction'),
 };
 
-const MODELS = ['pci-serial', 'dma-engine', 'sriov-dma-pf', 'mlx5-pf', 'hisi-acc-pf'] as const;
+const MODELS = ['pci-serial', 'dma-engine', 'sriov-dma-pf', 'mlx5-pf', 'hisi-acc-pf', 'std-vga'] as const;
 const BRIDGES = ['root-port', 'upstream', 'downstream', 'pcie-to-pci', 'pci-bridge'] as const;
 const modelError = (iss: { input?: unknown }): string => `unknown model ${JSON.stringify(iss.input)} (one of ${MODELS.join(', ')})`;
 
@@ -30,6 +31,11 @@ function modelSchemas(baseDir: string) {
       ...place,
       model: z.literal('pci-serial', { error: modelError }).describe("QEMU's pci-serial 1b36:0002: one 16550A UART in an I/O BAR"),
       port: chardevConfigSchema(baseDir).optional().describe(`the UART's host end: ${PORT_FORMS} (default loopback)`),
+    }),
+    strictObjectOf({
+      ...place,
+      model: z.literal('std-vga', { error: modelError }).describe("QEMU's standard VGA 1234:1111: VRAM in BAR0 (mmappable), bochs dispi MMIO in BAR2, an option ROM, legacy VGA ranges"),
+      vramMb: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16), z.literal(32), z.literal(64)]).optional().describe('VRAM in MiB (default 16)'),
     }),
     strictObjectOf({
       ...place,
@@ -110,16 +116,18 @@ export interface BuiltPciMachine {
   readonly spec: PciRootSpec;
   /** SR-IOV PFs whose config asks for VFs at start (sriov_numvfs once the machine is scanned). */
   readonly vfsAtStart: readonly { readonly hw: PciFunction; readonly numVfs: number }[];
-  /** Closes every chardev the models were given. Idempotent. */
+  /** Closes every chardev the models were given and the std-vga cards' VRAM. Idempotent. */
   close(): void;
 }
 
 /** Builds the models `root` names (a failure closes what was opened). */
 export function pciBuildFromConfig(root: PciRootConfig, log: Logger): BuiltPciMachine {
   const chardevs: Chardev[] = [];
+  const vgas: StdVga[] = [];
   const vfsAtStart: { hw: PciFunction; numVfs: number }[] = [];
   const close = (): void => {
     for (const c of chardevs.splice(0)) c.close();
+    for (const v of vgas.splice(0)) v.close();
   };
   const model = (n: ModelEntry): PciFunction => {
     switch (n.model) {
@@ -129,6 +137,11 @@ export function pciBuildFromConfig(root: PciRootConfig, log: Logger): BuiltPciMa
         const card = new PciSerialCard(c.uart === undefined ? {} : { backend: c.uart });
         c.attach((bytes) => card.uart.receive(bytes));
         return card;
+      }
+      case 'std-vga': {
+        const vga = new StdVga(n.vramMb === undefined ? {} : { vramSize: n.vramMb << 20 });
+        vgas.push(vga);
+        return vga;
       }
       case 'dma-engine':
         return new PcieDmaEngine(n.flr === undefined ? {} : { flr: n.flr });

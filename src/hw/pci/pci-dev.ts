@@ -122,6 +122,11 @@ export class PciDev extends Device {
   noBusReset = false;
   /** A legacy IRQ number when the pin is wired (the `irq` file). */
   irq = 0;
+  /**
+   * pci_restore_msi_state(): set by the driver while it has MSI-X vectors allocated (the kernel keeps them as msi
+   * descs); pci_restore_state calls it to rewrite the table a reset cleared.
+   */
+  restoreMsiState: (() => void) | null = null;
   /** Resources found by enumeration: [start, size, flags] per BAR 0-5 and the ROM (index 6). */
   readonly resource: { start: bigint; size: bigint; flags: number }[] = [];
 

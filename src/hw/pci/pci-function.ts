@@ -127,7 +127,7 @@ export abstract class PciFunction {
     return (this.config.getWord(PCI_COMMAND) & PCI_COMMAND_MASTER) !== 0;
   }
 
-  /** A read of `out.length` bytes at `offset` of BAR `bar` (a memory or I/O cycle that hit the BAR). */
+  /** A read of `out.length` bytes at `offset` of BAR `bar` (a memory or I/O cycle that hit the BAR; 6 is the ROM). */
   barRead(bar: number, offset: number, out: Uint8Array): void {
     if (!this.decodes(bar, offset, out.length)) {
       out.fill(0xff);
@@ -157,6 +157,13 @@ export abstract class PciFunction {
     this.resets.push(kind);
   }
 
+  /** The ROM answers a memory cycle only with its BAR's enable bit and COMMAND.MEMORY set, in D0 (PCI 6.2.5.2). */
+  private romDecodes(offset: number, length: number): boolean {
+    const rom = this.bars?.rom();
+    if (rom === undefined || !rom.enabled || offset < 0 || length <= 0 || offset + length > rom.size) return false;
+    return this.powerState === 0 && (this.config.getWord(PCI_COMMAND) & PCI_COMMAND_MEMORY) !== 0;
+  }
+
   /** The model's registers back to power-on (and anything in flight dropped). */
   protected abstract resetState(kind: PciHwResetKind): void;
   protected abstract mmioRead(bar: number, offset: number, out: Uint8Array): void;
@@ -168,6 +175,7 @@ export abstract class PciFunction {
   }
 
   private decodes(bar: number, offset: number, length: number): boolean {
+    if (bar === PCI_ROM_BAR) return this.romDecodes(offset, length);
     const b = this.bars?.bar(bar);
     if (b === undefined || offset < 0 || length <= 0 || offset + length > b.size) return false;
     if (this.powerState !== 0) return false;
@@ -177,3 +185,6 @@ export abstract class PciFunction {
 }
 
 const EMPTY: ReadonlyMap<number, PciFunction> = new Map();
+
+/** The expansion ROM's index among a function's BARs (PCI_ROM_RESOURCE). */
+export const PCI_ROM_BAR = 6;

@@ -24,11 +24,13 @@ function restoreDword(pdev: PciDev, saved: PciSavedState, i: number): void {
 /**
  * pci_restore_state(): header dwords 15..0 (so COMMAND, which enables decoding, comes last of the header),
  * then capabilities from the top down, which writes SR-IOV's NumVFs before its VF Enable as
- * sriov_restore_state does.
+ * sriov_restore_state does, then the MSI-X table from the driver's vectors.
  */
 export function pciRestoreState(pdev: PciDev, saved: PciSavedState): void {
   for (let i = 15; i >= 0; i--) restoreDword(pdev, saved, i);
   for (let i = saved.dwords.length - 1; i >= 16; i--) restoreDword(pdev, saved, i);
+  // pci_restore_msi_state(): the MSI-X table entries of the vectors the driver holds (a reset masked and cleared them).
+  pdev.restoreMsiState?.();
 }
 
 /** pci_dev_save_and_disable(): save, then stop the function decoding and mastering (INTx disabled). */

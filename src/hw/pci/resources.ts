@@ -83,7 +83,7 @@ export function pciAssignResources(pdev: PciDev, root: PciHwRoot): void {
   const romOff = isBridge ? PCI_ROM_ADDRESS1 : PCI_ROM_ADDRESS;
   const rom = sizeDword(pdev, romOff, 0xfffff800);
   if (rom !== 0 && rom !== 0xffffffff && (rom & 0xfffff800) !== 0) {
-    const size = (1n << 32n) - BigInt(rom & 0xfffff800);
+    const size = (1n << 32n) - BigInt((rom & 0xfffff800) >>> 0);
     const start = take(root, 'mem32', size);
     // The ROM gets its address but stays disabled until someone reads it (pci_map_rom).
     pciWriteConfig(pdev, romOff, 4, Number(start));
