@@ -91,6 +91,8 @@ export function vfioPciRomSize(vdev: VfioPciCoreDevice): number {
 export function vfioPciRegionRw(vdev: VfioPciCoreDevice, index: number, offset: number, buf: Uint8Array, write: boolean): number {
   if (buf.length === 0) return 0;
   if (index >= VFIO_PCI_NUM_REGIONS) throw new VfioError('EINVAL', `region ${index} of ${VFIO_PCI_NUM_REGIONS}`);
+  // Awake and no low power asked for (every access but those of a user who entered it): nothing to hold.
+  if (!vdev.pmRuntimeEngaged && vdev.pmRuntimeSaved === null) return regionRwAwake(vdev, index, offset, buf, write);
   return vfioPciPmRuntimeCall(vdev, () => regionRwAwake(vdev, index, offset, buf, write));
 }
 
