@@ -21,7 +21,28 @@ const DEVICES = [
   { driver: 'vfio-ccw', type: 'io', parent: '0.0.0100' },
   { driver: 'vfio-ap', type: 'passthrough', adapters: [5], domains: [6, 7] },
   { driver: 'gvt', type: 'GVTg_V5_4' },
+  { driver: 'mlx5-vfio-pci', device: '0000:00:05.1' },
+  { driver: 'hisi-acc-vfio-pci', device: '0000:00:06.1' },
+  { driver: 'vfio-platform', device: 'fff51000.ethernet' },
+  { driver: 'vfio-amba', device: '9000000.pl011' },
+  { driver: 'vfio-fsl-mc', device: 'dpni.0' },
 ];
+
+/** The simulated machine the bus drivers' devices sit on. */
+const MACHINE = {
+  pci: [
+    {
+      devices: [
+        { device: 3, model: 'pci-serial' },
+        { device: 5, model: 'mlx5-pf', numVfs: 1 },
+        { device: 6, model: 'hisi-acc-pf', kind: 'zip', numVfs: 1 },
+      ],
+    },
+  ],
+  platform: [{ name: 'ethernet', compatible: ['calxeda,hb-xgmac'], reg: [{ base: 0xfff51000, size: 0x1000 }], interrupts: [{ line: 80, trigger: 'level' }] }],
+  amba: [{ name: 'pl011', compatible: ['arm,pl011', 'arm,primecell'], reg: [{ base: 0x9000000, size: 0x1000 }], interrupts: [{ line: 33, trigger: 'level' }] }],
+  fslMc: { containers: [{ id: 2, objects: [{ type: 'dpni', id: 0 }, { type: 'dpmcp', id: 1 }] }] },
+};
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(name);
@@ -107,7 +128,7 @@ async function main(): Promise<void> {
   const after: (() => unknown)[] = [];
   const t = { after: (fn: () => unknown) => void after.push(fn) };
   try {
-    writeFileSync(join(dir, 'c.json'), JSON.stringify({ runDir: 'run', requestIntervalMs: 100, machine: { pci: [{ devices: [{ device: 3, model: 'pci-serial' }] }] }, devices: DEVICES }));
+    writeFileSync(join(dir, 'c.json'), JSON.stringify({ runDir: 'run', requestIntervalMs: 100, machine: MACHINE, devices: DEVICES }));
     const server = new CliProcess(t, ['serve', '--config', 'c.json', '--shutdown-grace', '500'], dir, { VFIO_TS_SANITIZE: '0' });
     await server.waitFor(/Inspect it with/, 30_000);
     const pid = server.child.pid ?? 0;
