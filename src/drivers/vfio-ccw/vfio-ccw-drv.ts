@@ -11,7 +11,7 @@ import { cssMachineCreate } from '../../hw/css/css-machine.js';
 import type { CssMachine } from '../../hw/css/css-machine.js';
 import { FbaDisk } from '../../hw/css/fba-disk.js';
 import { UnitRecordConsole } from '../../hw/css/unit-record.js';
-import { cioClear, cioUpdateSchib } from '../../hw/css/subchannel.js';
+import { cioCancelHaltClear, cioUpdateSchib } from '../../hw/css/subchannel.js';
 import type { Subchannel } from '../../hw/css/subchannel.js';
 import { signalEventfd } from '../../emu/irq-triggers.js';
 import { mdevRegisterDriver, mdevUnregisterDriver } from '../../mdev/mdev-bus.js';
@@ -86,14 +86,16 @@ function chpEvent(sch: Subchannel, chpid: number, mask: number, event: ChpEvent)
     return;
   }
   const lastPathUsed = (sch.schib.pmcw.lpum & mask) !== 0;
+  // One cancel/halt/clear step, as the kernel: whatever it started ends with an interruption to the guest.
+  const retry = { iretry: 255 };
   switch (event) {
     case 'vary-off':
       sch.opm &= ~mask;
       sch.lpm &= ~mask;
-      if (lastPathUsed) cioClear(sch);
+      if (lastPathUsed) cioCancelHaltClear(sch, retry);
       break;
     case 'offline':
-      if (lastPathUsed) cioClear(sch);
+      if (lastPathUsed) cioCancelHaltClear(sch, retry);
       queueCrw(priv, CRW_RSC_CPATH, CRW_ERC_PERRN, chpid);
       break;
     case 'vary-on':

@@ -119,6 +119,21 @@ export class SubchannelHw {
     return 0;
   }
 
+  /**
+   * CANCEL SUBCHANNEL (XSCH): a start function still pending (not yet begun at the device) is withdrawn with no
+   * interruption (cc 0); cc 1 with status pending, cc 2 when there is nothing to cancel or the device is already
+   * active, cc 3 not operational.
+   */
+  xsch(): Cc {
+    if (!this.pmcw.dnv || !this.pmcw.ena) return 3;
+    if (this.statusPending) return 1;
+    if (this.program === null || this.scsw.actl !== SCSW_ACTL_START_PEND) return 2;
+    this.stopProgram();
+    this.scsw = { ...emptyScsw(), cpa: this.scsw.cpa };
+    this.updateIrq();
+    return 0;
+  }
+
   /** HALT SUBCHANNEL: ends a start function at once (the device is told to stop); status pending follows. */
   hsch(): Cc {
     if (!this.pmcw.dnv || !this.pmcw.ena) return 3;
@@ -207,6 +222,8 @@ export class SubchannelHw {
     const prog = this.program;
     if (prog === null) return;
     this.scsw.actl = SCSW_ACTL_SCHACT | SCSW_ACTL_DEVACT;
+    // The device is connected on the selected path: that is the path last used from now on.
+    this.pmcw.lpum = this.lpum;
     const mem = this.memory;
     const end = mem === null ? { cpa: prog.next + 8, count: 0, dstat: 0, cstat: 0x20 } : runChannelProgram(prog, mem, this.device);
     if (end === CCW_DEVICE_WAIT) return;

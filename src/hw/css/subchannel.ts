@@ -4,7 +4,7 @@
 import { Device } from '../../base/device.js';
 import type { SysfsAttrTable } from '../../base/sysfs.js';
 import { VfioError } from '../../uapi/errno.js';
-import { formatCcwBusId } from '../../uapi/s390-cio.js';
+import { SCSW_ACTL_CLEAR_PEND, SCSW_ACTL_HALT_PEND, formatCcwBusId } from '../../uapi/s390-cio.js';
 import type { CcwBusId, CmdOrb, Schib } from '../../uapi/s390-cio.js';
 import type { Cc } from './subchannel-hw.js';
 import { SubchannelHw } from './subchannel-hw.js';
@@ -97,6 +97,62 @@ export function cioHalt(sch: Subchannel): Cc {
 
 export function cioClear(sch: Subchannel): Cc {
   return sch.hw.csch();
+}
+
+/** cio_cancel(): XSCH; 0 withdrawn, EBUSY status pending, EINVAL nothing to cancel, ENODEV not operational. */
+export function cioCancel(sch: Subchannel): 0 | 'EBUSY' | 'EINVAL' | 'ENODEV' {
+  switch (sch.hw.xsch()) {
+    case 0:
+      try {
+        cioUpdateSchib(sch);
+      } catch {
+        return 'ENODEV';
+      }
+      return 0;
+    case 1:
+      return 'EBUSY';
+    case 2:
+      return 'EINVAL';
+    default:
+      return 'ENODEV';
+  }
+}
+
+/**
+ * cio_cancel_halt_clear(): cancel what has not begun, else halt (up to 3 times), else clear (up to 255 times),
+ * counting in `retry.iretry` across calls. 0: nothing left to end; EBUSY: a halt or clear was started (its
+ * interruption follows); EIO: no more tries; ENODEV: not operational.
+ */
+export function cioCancelHaltClear(sch: Subchannel, retry: { iretry: number }): 0 | 'EBUSY' | 'EIO' | 'ENODEV' {
+  try {
+    cioUpdateSchib(sch);
+  } catch {
+    return 'ENODEV';
+  }
+  if (!sch.schib.pmcw.ena) return 0;
+  const actl = sch.schib.scsw.actl;
+  if ((actl & (SCSW_ACTL_HALT_PEND | SCSW_ACTL_CLEAR_PEND)) === 0) {
+    // Command mode only here (no transport mode), so cancel always applies.
+    const ret = cioCancel(sch);
+    if (ret !== 'EINVAL') return ret;
+    retry.iretry = 3;
+  }
+  if ((actl & SCSW_ACTL_HALT_PEND) === 0) {
+    if (retry.iretry > 0) {
+      retry.iretry -= 1;
+      const cc = sch.hw.hsch();
+      if (cc !== 1 && cc !== 2) return cc === 0 ? 'EBUSY' : 'ENODEV';
+    }
+    retry.iretry = 255;
+  }
+  if ((actl & SCSW_ACTL_CLEAR_PEND) === 0) {
+    if (retry.iretry > 0) {
+      retry.iretry -= 1;
+      return sch.hw.csch() === 0 ? 'EBUSY' : 'ENODEV';
+    }
+    return 'EIO';
+  }
+  return 'EIO';
 }
 
 /**
