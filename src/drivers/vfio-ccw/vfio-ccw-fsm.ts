@@ -3,7 +3,7 @@
 // kernel's answers (I/O request: EIO when not open, EAGAIN while processing, EBUSY while a program is pending).
 import { signalEventfd } from '../../emu/irq-triggers.js';
 import { cssSchedUnregister } from '../../hw/css/css-machine.js';
-import { cioClear, cioDisableSubchannel, cioEnableSubchannel, cioHalt, cioQuiesce, cioStart, cioUpdateSchib } from '../../hw/css/subchannel.js';
+import { cioCancelHaltClear, cioClear, cioDisableSubchannel, cioEnableSubchannel, cioHalt, cioStart, cioUpdateSchib } from '../../hw/css/subchannel.js';
 import { VfioError } from '../../uapi/errno.js';
 import type { ErrnoName } from '../../uapi/errno.js';
 import {
@@ -186,7 +186,31 @@ const fsmOpen: FsmFunc = (priv) => {
   priv.state = 'IDLE';
 };
 
-/** fsm_close(): quiesce and disable; any failure makes the subchannel not operational. */
+/**
+ * vfio_ccw_sch_quiesce(): cancel, halt or clear until the subchannel can be disabled. Where the kernel waits for
+ * the interruption of what it started, the status is taken here at once and goes through the FSM as any
+ * interruption does (so the guest's IRB and IO eventfd see a halted program, as with the kernel's io_todo).
+ */
+function vfioCcwSchQuiesce(priv: VfioCcwPrivate): void {
+  const sch = priv.sch;
+  const retry = { iretry: 255 };
+  for (;;) {
+    const ret = cioCancelHaltClear(sch, retry);
+    if (ret === 'EIO') throw new VfioError('EIO', `${sch.name}: could not quiesce`);
+    if (ret === 'EBUSY') {
+      const { cc, irb } = sch.hw.tsch();
+      if (cc === 0) vfioCcwFsmEvent(priv, 'INTERRUPT', irb);
+    }
+    try {
+      cioDisableSubchannel(sch);
+      return;
+    } catch (err) {
+      if (!VfioError.is(err, 'EBUSY')) throw err;
+    }
+  }
+}
+
+/** fsm_close(): disable, quiescing first when busy; any failure makes the subchannel not operational. */
 const fsmClose: FsmFunc = (priv) => {
   const sch = priv.sch;
   try {
@@ -195,8 +219,7 @@ const fsmClose: FsmFunc = (priv) => {
       cioDisableSubchannel(sch);
     } catch (err) {
       if (!VfioError.is(err, 'EBUSY')) throw err;
-      cioQuiesce(sch);
-      cioDisableSubchannel(sch);
+      vfioCcwSchQuiesce(priv);
     }
   } catch {
     vfioCcwFsmEvent(priv, 'NOT_OPER');

@@ -154,12 +154,3 @@ export function cioCancelHaltClear(sch: Subchannel, retry: { iretry: number }): 
   }
   return 'EIO';
 }
-
-/**
- * cio_cancel_halt_clear() followed by the wait for its interruption, which this machine gives at once: clears
- * the subchannel and takes the status, so that it can be disabled (vfio_ccw_sch_quiesce).
- */
-export function cioQuiesce(sch: Subchannel): void {
-  if (sch.hw.csch() === 3) return;
-  sch.hw.tsch();
-}
