@@ -80,3 +80,20 @@ test("the async region (vfio_ccw_async.c) and the SCHIB region (vfio_ccw_chp.c):
   assert.throws(() => d.async(VFIO_CCW_ASYNC_CMD_CSCH), errno('EIO'));
   await r.done();
 });
+
+test('CHP_OFFLINE when the SCHIB cannot be stored: vfio_ccw_chp_event answers ENODEV before queueing a CRW; the css drops lpm and evaluates (NOT_OPER)', async () => {
+  const r = ccwRig(twoPathConsole);
+  const { priv } = r.create('0.0.0300');
+  const d = r.open(priv);
+  // The device goes and the machine has not reported it yet: the path loss is what the driver hears first.
+  priv.sch.hw.detachDevice();
+  r.mod.machine.chp(0x31)?.configure(false);
+  assert.equal(priv.sch.lpm, 0, 's390_subchannel_remove_chpid: out_unreg');
+  assert.equal(priv.state, 'NOT_OPER', 'vfio_ccw_sch_event: cio_update_schib failed');
+  assert.equal(typeof eventfdRead(d.crwEfd), 'number', 'no CRW was queued');
+  assert.equal(decodeCcwCrwRegion(d.read(3, 0, CCW_CRW_REGION_SIZE)).crw, 0);
+  assert.throws(() => d.async(VFIO_CCW_ASYNC_CMD_CSCH), errno('EIO'));
+  await signalled(d.reqEfd, 'REQ eventfd: the subchannel unregisters');
+  d.close();
+  await r.done();
+});

@@ -20,6 +20,7 @@ import { mdevRegisterParent, mdevUnregisterParent } from '../../mdev/mdev-parent
 import { sanitizer } from '../../sanitizer/sanitizer.js';
 import { VFIO_DEVICE_API_CCW_STRING } from '../../uapi/device-info.js';
 import { VfioError } from '../../uapi/errno.js';
+import type { ErrnoName } from '../../uapi/errno.js';
 import { CRW_ERC_INIT, CRW_ERC_PERRN, CRW_RSC_CPATH, crwWord } from '../../uapi/s390-cio.js';
 import { registerEmulatedIommuDev, unregisterGroupDev } from '../../vfio/registration.js';
 import { freeDevice, initDevice, putVfioDevice } from '../../vfio/vfio-device.js';
@@ -77,13 +78,13 @@ function queueCrw(priv: VfioCcwPrivate, rsc: number, erc: number, rsid: number):
 }
 
 /** vfio_ccw_chp_event(). */
-function chpEvent(sch: Subchannel, chpid: number, mask: number, event: ChpEvent): void {
+function chpEvent(sch: Subchannel, chpid: number, mask: number, event: ChpEvent): ErrnoName | 0 {
   const priv = vfioCcwPrivateOf(sch);
-  if (priv === null || mask === 0) return;
+  if (priv === null || mask === 0) return 0;
   try {
     cioUpdateSchib(sch);
   } catch {
-    return;
+    return 'ENODEV';
   }
   const lastPathUsed = (sch.schib.pmcw.lpum & mask) !== 0;
   // One cancel/halt/clear step, as the kernel: whatever it started ends with an interruption to the guest.
@@ -107,6 +108,7 @@ function chpEvent(sch: Subchannel, chpid: number, mask: number, event: ChpEvent)
       queueCrw(priv, CRW_RSC_CPATH, CRW_ERC_INIT, chpid);
       break;
   }
+  return 0;
 }
 
 /** vfio_ccw_sch_driver over `mdevDriver` (the one the parents it registers name). */

@@ -31,7 +31,14 @@ export class Chp extends Device {
     for (const sch of this.subchannels()) {
       const mask = sch.hw.pathMask(this.chpid);
       if (mask === 0) continue;
-      cssDriverOf(sch)?.chpEvent?.(sch, this.chpid, mask, event);
+      const drv = cssDriverOf(sch);
+      const ret = drv?.chpEvent?.(sch, this.chpid, mask, event) ?? 0;
+      // s390_subchannel_remove_chpid(): a driver that could not handle the loss leaves no usable path; the
+      // subchannel is evaluated again (css_schedule_eval, done at once here).
+      if (event === 'offline' && ret !== 0) {
+        sch.lpm = 0;
+        drv?.schEvent?.(sch);
+      }
     }
   }
 

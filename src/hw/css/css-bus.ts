@@ -8,6 +8,7 @@ import { driverRegister, driverUnregister } from '../../base/driver.js';
 import type { Driver } from '../../base/driver.js';
 import type { Host } from '../../base/host.js';
 import { VfioError } from '../../uapi/errno.js';
+import type { ErrnoName } from '../../uapi/errno.js';
 import type { Irb } from '../../uapi/s390-cio.js';
 import { Subchannel } from './subchannel.js';
 
@@ -23,8 +24,11 @@ export interface CssDriver {
   remove?(sch: Subchannel): void | Promise<void>;
   /** An I/O interruption: the css handler already did TEST SUBCHANNEL; `irb` is what it stored. */
   irq?(sch: Subchannel, irb: Irb): void;
-  /** A channel path of `sch` changed (`mask`: its path bit). */
-  chpEvent?(sch: Subchannel, chpid: number, mask: number, event: ChpEvent): void;
+  /**
+   * A channel path of `sch` changed (`mask`: its path bit). A non-zero answer to 'offline' (the SCHIB could not be
+   * stored) makes the css drop every path (lpm 0) and evaluate the subchannel (s390_subchannel_remove_chpid).
+   */
+  chpEvent?(sch: Subchannel, chpid: number, mask: number, event: ChpEvent): ErrnoName | 0;
   /** The subchannel's state changed (a device came or went: css_evaluate_subchannel). */
   schEvent?(sch: Subchannel): void;
 }

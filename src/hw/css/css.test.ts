@@ -86,7 +86,10 @@ async function rig(): Promise<Rig> {
       if (w !== undefined) w(irb);
       else irbs.set(sch.name, [...(irbs.get(sch.name) ?? []), irb]);
     },
-    chpEvent: (sch, chpid, mask, ev: ChpEvent) => events.push(`${sch.name} ${chpid.toString(16)} ${mask.toString(16)} ${ev}`),
+    chpEvent: (sch, chpid, mask, ev: ChpEvent) => {
+      events.push(`${sch.name} ${chpid.toString(16)} ${mask.toString(16)} ${ev}`);
+      return 0;
+    },
   };
   for (const s of machine.subchannels) s.driverOverride = 'test_css';
   cssDriverRegister(host, drv);
