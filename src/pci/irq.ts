@@ -242,6 +242,21 @@ export class PciIrq {
     out.set(this.pba.subarray(offset, offset + out.length));
   }
 
+  /**
+   * A read of a BAR holding the MSI-X table at 0 and the PBA at `pbaOffset` (the layout the PCIe models here
+   * use): the table's or the PBA's bytes, 0 for the rest.
+   */
+  readMsixBar(offset: number, out: Uint8Array, pbaOffset: number): void {
+    if (offset + out.length <= this.table.length) this.readMsixTable(offset, out);
+    else if (offset >= pbaOffset && offset - pbaOffset + out.length <= this.pba.length) this.readMsixPba(offset - pbaOffset, out);
+    else out.fill(0);
+  }
+
+  /** A write to that BAR: the table takes it; the PBA is read-only and the rest is unbacked, so both drop it. */
+  writeMsixBar(offset: number, data: Uint8Array): void {
+    if (offset + data.length <= this.table.length) this.writeMsixTable(offset, data);
+  }
+
   // ---- delivery ------------------------------------------------------------------------
 
   /**

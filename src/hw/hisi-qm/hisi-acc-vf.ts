@@ -67,10 +67,7 @@ export class HisiAccVf extends PciFunction {
 
   protected mmioRead(bar: number, offset: number, out: Uint8Array): void {
     if (bar === MSIX_BAR) {
-      const irq = this.irq.msi;
-      if (offset + out.length <= irq.msixTableSize) irq.readMsixTable(offset, out);
-      else if (offset >= MSIX_PBA_OFFSET && offset - MSIX_PBA_OFFSET + out.length <= irq.msixPbaSize) irq.readMsixPba(offset - MSIX_PBA_OFFSET, out);
-      else out.fill(0);
+      this.irq.msi.readMsixBar(offset, out, MSIX_PBA_OFFSET);
       return;
     }
     // QM registers are dwords: a narrower read sees its bytes of the dword.
@@ -81,7 +78,7 @@ export class HisiAccVf extends PciFunction {
 
   protected mmioWrite(bar: number, offset: number, data: Uint8Array): void {
     if (bar === MSIX_BAR) {
-      if (offset + data.length <= this.irq.msi.msixTableSize) this.irq.msi.writeMsixTable(offset, data);
+      this.irq.msi.writeMsixBar(offset, data);
       return;
     }
     // Aligned dword writes only (a 64-bit doorbell arrives as two); anything else is ignored, as the hardware does.

@@ -158,10 +158,7 @@ export class PcieDmaEngine extends PciFunction {
 
   protected mmioRead(bar: number, offset: number, out: Uint8Array): void {
     if (bar === MSIX_BAR) {
-      const irq = this.irq.msi;
-      if (offset + out.length <= irq.msixTableSize) irq.readMsixTable(offset, out);
-      else if (offset >= MSIX_PBA_OFFSET && offset - MSIX_PBA_OFFSET + out.length <= irq.msixPbaSize) irq.readMsixPba(offset - MSIX_PBA_OFFSET, out);
-      else out.fill(0);
+      this.irq.msi.readMsixBar(offset, out, MSIX_PBA_OFFSET);
       return;
     }
     const base = offset & ~3;
@@ -171,8 +168,7 @@ export class PcieDmaEngine extends PciFunction {
 
   protected mmioWrite(bar: number, offset: number, data: Uint8Array): void {
     if (bar === MSIX_BAR) {
-      // The PBA is read-only; writes outside the table are dropped.
-      if (offset + data.length <= this.irq.msi.msixTableSize) this.irq.msi.writeMsixTable(offset, data);
+      this.irq.msi.writeMsixBar(offset, data);
       return;
     }
     // Registers take aligned dword writes only; anything else is ignored, as the hardware does.
