@@ -69,7 +69,9 @@ export function fileIoctl(df: VfioDeviceFile, cmd: number, arg: Uint8Array): num
   deviceFileCheckAccess(df);
   const ops = opsOf(df.device);
   if (ops.ioctl === undefined) throw new Error('no ioctl');
-  return ops.ioctl(df.device, cmd, arg);
+  const ret = ops.ioctl(df.device, cmd, arg);
+  if (typeof ret !== 'number') throw new Error('a sleeping ioctl: not for this kit');
+  return ret;
 }
 
 /** A registered, opened PciEmuTestDev; `done` closes, unregisters and puts it. */

@@ -37,7 +37,7 @@ export class VfioDeviceFops extends VfioFile {
     super(`${df.device.name || 'vfio'} device file`);
   }
 
-  override ioctl(table: VfioFdTable, cmd: number, arg: IoctlArg): number {
+  override ioctl(table: VfioFdTable, cmd: number, arg: IoctlArg): number | Promise<number> {
     const df = this.df;
     if (cmd === VFIO_DEVICE_BIND_IOMMUFD) return vfioDfIoctlBindIommufd(df, table, arg);
     deviceFileCheckAccess(df);

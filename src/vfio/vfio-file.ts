@@ -69,8 +69,8 @@ export abstract class VfioFile {
   /** f_op->release: the last reference is gone. */
   protected abstract release(): void;
 
-  /** f_op->unlocked_ioctl; a file without one answers ENOTTY. */
-  ioctl(_table: VfioFdTable, _cmd: number, _arg: IoctlArg): number {
+  /** f_op->unlocked_ioctl; a file without one answers ENOTTY. A promise: the ioctl sleeps (see mightSleep). */
+  ioctl(_table: VfioFdTable, _cmd: number, _arg: IoctlArg): number | Promise<number> {
     throw new VfioError('ENOTTY', `no ioctls on a ${this.kind} file`);
   }
 

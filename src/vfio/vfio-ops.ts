@@ -47,8 +47,12 @@ export interface VfioDeviceOps<D extends VfioDevice = VfioDevice> {
    * Absent: the core calls read/write at the region's GET_REGION_INFO offset.
    */
   regionRw?(dev: D, index: number, offset: number, buf: Uint8Array, write: boolean): number;
-  /** Every device ioctl but VFIO_DEVICE_FEATURE: `arg` is the user's buffer (its argsz bytes), updated in place. */
-  ioctl?(dev: D, cmd: number, arg: Uint8Array): number;
+  /**
+   * Every device ioctl but VFIO_DEVICE_FEATURE: `arg` is the user's buffer (its argsz bytes), updated in place. An
+   * ioctl that sleeps (waits for hardware) calls mightSleep() first and returns a promise; only callers that await
+   * (VfioProcess.ioctlAsync) reach it.
+   */
+  ioctl?(dev: D, cmd: number, arg: Uint8Array): number | Promise<number>;
   /** mmap(2) of the device file: which fd and offset back [pos, pos+length) (the fd stays the driver's). */
   mmap?(dev: D, pos: number, length: number, writable: boolean): { fd: number; offset: number };
   /** Called while unregister waits, with count 0, 1, 2, ...: ask users to let go. */

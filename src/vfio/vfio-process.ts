@@ -4,6 +4,7 @@
 // fs/read_write.c, plus a region-addressed read/write of device fds that has no syscall of its own (device-region.ts).
 import type { Host } from '../base/host.js';
 import type { Logger } from '../base/log.js';
+import { withSleepAllowed } from '../base/sleep.js';
 import { VfioError } from '../uapi/errno.js';
 import { UserAddressSpace } from './dma-space.js';
 import type { VfioDeviceFile } from './device-file.js';
@@ -67,9 +68,34 @@ export class VfioProcess implements VfioFdTable {
     file.put();
   }
 
+  /**
+   * ioctl(2) from a caller that does not wait: an ioctl that sleeps (vfio_ap's RESET waits for its queues) is
+   * refused before it starts (mightSleep); use ioctlAsync for those.
+   */
   ioctl(fd: number, cmd: number, arg?: Uint8Array | number): number {
     const a: IoctlArg = arg;
-    return this.fget(fd).ioctl(this, cmd >>> 0, a);
+    const ret = this.fget(fd).ioctl(this, cmd >>> 0, a);
+    if (typeof ret !== 'number') {
+      // A driver that sleeps without mightSleep(): a bug; its promise still runs to the end.
+      ret.catch(() => {});
+      throw new Error(`BUG: ioctl 0x${(cmd >>> 0).toString(16)} slept without might_sleep(); call it with ioctlAsync`);
+    }
+    return ret;
+  }
+
+  /**
+   * ioctl(2) from a task that may sleep: the answer of an ioctl that waits (for hardware) comes when it is done,
+   * and the event loop runs meanwhile. The file stays referenced for the whole call, as fdget holds it in the
+   * kernel: closing the fd meanwhile releases the device only after the ioctl returns.
+   */
+  async ioctlAsync(fd: number, cmd: number, arg?: Uint8Array | number): Promise<number> {
+    const a: IoctlArg = arg;
+    const file = this.fget(fd).get();
+    try {
+      return await withSleepAllowed(() => file.ioctl(this, cmd >>> 0, a));
+    } finally {
+      file.put();
+    }
   }
 
   /** pread(2): device files read region bytes at `pos` (region offset + offset within the region). */

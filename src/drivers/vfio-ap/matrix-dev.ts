@@ -9,9 +9,9 @@ import type { ApConfigInfo, ApMachine } from '../../hw/ap/ap-machine.js';
 import type { ApMask } from '../../hw/ap/ap-mask.js';
 import type { ApDriver } from '../../hw/ap/ap-bus.js';
 import { ApQueue } from '../../hw/ap/ap-devices.js';
-import { apQidCard, apQidQueue } from '../../hw/ap/ap-defs.js';
+import { apMkQid, apQidCard, apQidQueue } from '../../hw/ap/ap-defs.js';
 import { vfioApFilterMatrix, vfioApUpdateGuestApcb } from './matrix.js';
-import { VfioApQueue, vfioApFlushResetWork, vfioApResetQueue } from './vfio-ap-queue.js';
+import { VfioApQueue, vfioApResetQueue } from './vfio-ap-queue.js';
 import type { ApMatrixMdev } from './matrix-mdev.js';
 
 /** MAX_ZDEV_ENTRIES_EXT: the mdevs the passthrough type offers. */
@@ -23,6 +23,8 @@ export class MatrixDev extends Device {
   readonly mdevs = new Set<ApMatrixMdev>();
   /** The queues bound to vfio_ap, by APQN (their drvdata). */
   readonly queues = new Map<number, VfioApQueue>();
+  /** Queue removals still waiting for their resets (the module's exit waits for them, as driver_unregister blocks). */
+  readonly removing = new Set<Promise<void>>();
 
   constructor(
     readonly machine: ApMachine,
@@ -75,25 +77,39 @@ function probeQueue(md: MatrixDev, apq: ApQueue): void {
   }
 }
 
-/** vfio_ap_mdev_remove_queue(): out of its mdev's table and guest (hot unplug), then reset. */
-function removeQueue(md: MatrixDev, apq: ApQueue): void {
+/**
+ * vfio_ap_mdev_remove_queue(): out of its mdev's table; a queue the guest had takes its whole adapter out of the
+ * guest (hot unplug) and every queue of that adapter the guest had is reset (reset_queues_for_apid, skipped for an
+ * adapter the host's configuration lost: its ZAPQ would fail); any other queue is reset alone. The remove returns
+ * when those resets are over (flush_work), so the unbind that ran it, and the driver that gets the queue next,
+ * come after; the event loop runs meanwhile.
+ */
+async function removeQueue(md: MatrixDev, apq: ApQueue): Promise<void> {
   if (apq.kobj !== null) apq.host?.sysfs.removeAttrs(apq.kobj, queueAttrs);
   const q = md.queues.get(apq.qid);
   if (q === undefined) return;
   const m = q.matrixMdev;
+  let toReset: VfioApQueue[] = [q];
   if (m !== null) {
-    m.qtable.delete(q.apqn);
     const apid = apQidCard(q.apqn);
     // The guest loses the whole adapter: the architecture cannot take away one APQN of it.
     if (m.shadow.apm.test(apid) && m.shadow.aqm.test(apQidQueue(q.apqn))) {
       m.shadow.apm.clear(apid);
       vfioApUpdateGuestApcb(m);
+      toReset = [];
+      if (md.info.apm.test(apid)) {
+        for (const apqi of m.shadow.aqm.ids()) {
+          const r = m.qtable.get(apMkQid(apid, apqi));
+          if (r !== undefined) toReset.push(r);
+        }
+      }
     }
+    m.qtable.delete(q.apqn);
   }
-  vfioApResetQueue(q);
-  vfioApFlushResetWork([q]);
   q.matrixMdev = null;
   md.queues.delete(q.apqn);
+  for (const r of toReset) vfioApResetQueue(r);
+  for (const r of toReset) await r.resetWork.flush();
 }
 
 /** The vfio_ap driver on the ap bus (struct ap_driver vfio_ap_drv) for `md`. */
@@ -106,7 +122,12 @@ export function vfioApQueueDriver(md: MatrixDev): ApDriver {
       if (dev instanceof ApQueue) probeQueue(md, dev);
     },
     remove: (dev: Device) => {
-      if (dev instanceof ApQueue) removeQueue(md, dev);
+      if (!(dev instanceof ApQueue)) return undefined;
+      const removal = removeQueue(md, dev);
+      md.removing.add(removal);
+      const done = (): void => void md.removing.delete(removal);
+      removal.then(done, done);
+      return removal;
     },
     inUse: (apm: ApMask, aqm: ApMask) => vfioApSharedWith(md, apm, aqm, null) !== undefined,
   });

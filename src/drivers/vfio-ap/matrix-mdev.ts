@@ -14,7 +14,7 @@ import type { ApMatrix } from './matrix.js';
 import { vfioApFilterCdoms, vfioApFilterMatrix, vfioApMatrixInit, vfioApUpdateGuestApcb } from './matrix.js';
 import { MatrixDev, vfioApSharedWith } from './matrix-dev.js';
 import type { VfioApQueue } from './vfio-ap-queue.js';
-import { vfioApResetQueues } from './vfio-ap-queue.js';
+import { vfioApResetQueue, vfioApResetQueues } from './vfio-ap-queue.js';
 
 /** struct ap_matrix_mdev. */
 export class ApMatrixMdev extends VfioDevice {
@@ -85,14 +85,17 @@ function linkQueues(m: ApMatrixMdev, md: MatrixDev): void {
 
 /**
  * The hot unplug of vfio_ap_mdev_hot_unplug_adapter/_domain/_cfg: queues no longer in the matrix leave the table;
- * those the guest had are reset (and waited for) after the guest's masks shrink.
+ * those the guest had are reset after the guest's masks shrink. The store does not wait for the resets to end (the
+ * kernel's flushes them under its locks): a sysfs write cannot sleep here; the queues answer RESET_IN_PROGRESS
+ * until their works see them out of reset, and whoever gets them next (another mdev's RESET, the host driver) meets
+ * that state.
  */
 function unlinkGone(m: ApMatrixMdev, md: MatrixDev): void {
   const gone = [...m.qtable.values()].filter((q) => !(m.matrix.apm.test(q.apqn >> 8) && m.matrix.aqm.test(q.apqn & 0xff)));
   const hadGuest = gone.filter((q) => m.shadow.apm.test(q.apqn >> 8) && m.shadow.aqm.test(q.apqn & 0xff));
   for (const q of gone) m.qtable.delete(q.apqn);
   if (vfioApFilterMatrix(m.matrix.apm, m.matrix.aqm, m, md.info)) vfioApUpdateGuestApcb(m);
-  vfioApResetQueues(hadGuest);
+  for (const q of hadGuest) vfioApResetQueue(q);
   for (const q of gone) q.matrixMdev = null;
 }
 
@@ -184,7 +187,10 @@ export function vfioApShowConfig(m: ApMatrixMdev): string {
   return `${m.matrix.apm.toHex()}\n${m.matrix.aqm.toHex()}\n${m.matrix.adm.toHex()}\n`;
 }
 
-/** vfio_ap_mdev_reset_queues(&matrix_mdev->qtable): 0, or EBUSY / EIO when a queue's reset did not complete. */
-export function vfioApMdevResetQueues(m: ApMatrixMdev): 0 | ErrnoName {
+/**
+ * vfio_ap_mdev_reset_queues(&matrix_mdev->qtable): 0, or EBUSY / EIO when a queue's reset did not complete; the
+ * caller sleeps until every queue's reset work is done.
+ */
+export function vfioApMdevResetQueues(m: ApMatrixMdev): Promise<0 | 'EBUSY' | 'EIO'> {
   return vfioApResetQueues(m.qtable.values());
 }

@@ -2,6 +2,7 @@
 // series' v4 rule), open/close (a guest attaches: vfio_ap_mdev_set_kvm/unset_kvm), the ioctls (GET_INFO with
 // VFIO_DEVICE_FLAGS_AP and no regions, GET_IRQ_INFO and SET_IRQS for the REQ and CFG_CHG eventfds, RESET of
 // every queue of the table, waiting for each), and request relaying to the REQ eventfd.
+import { mightSleep } from '../../base/sleep.js';
 import { close } from '../../native/index.js';
 import { signalEventfd, takeEventfd } from '../../emu/irq-triggers.js';
 import { VfioError } from '../../uapi/errno.js';
@@ -19,6 +20,7 @@ import { VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_RESET, VFIO
 import type { VfioDeviceOps } from '../../vfio/vfio-ops.js';
 import { vfioApUpdateGuestApcb } from './matrix.js';
 import { ApMatrixMdev, vfioApAssign, vfioApMdevInitDev, vfioApMdevResetQueues } from './matrix-mdev.js';
+import { vfioApResetQueue } from './vfio-ap-queue.js';
 import { MdevDevice } from '../../mdev/mdev-objects.js';
 import { parseParams } from '../params.js';
 import { vfioApParamsSchema } from './vfio-ap-params.js';
@@ -97,9 +99,12 @@ export const vfioApMatrixDevOps: VfioDeviceOps<ApMatrixMdev> = Object.freeze({
     vfioApUpdateGuestApcb(m);
   },
   closeDevice: (m: ApMatrixMdev) => {
-    // vfio_ap_mdev_unset_kvm(): the guest's masks are cleared and its queues reset.
+    // vfio_ap_mdev_unset_kvm(): the guest's masks are cleared and its queues reset. The core's close cannot
+    // sleep here, so the close returns once every ZAPQ is in (the queues are zeroized and answer
+    // RESET_IN_PROGRESS); their reset works finish on the workqueue, and RESET, remove and a queue's unbind flush
+    // them. The kernel's close flushes them itself.
     m.guestAttached = false;
-    vfioApMdevResetQueues(m);
+    for (const q of m.qtable.values()) vfioApResetQueue(q);
     releaseTriggers(m);
   },
   ioctl: (m: ApMatrixMdev, cmd: number, arg: Uint8Array) => {
@@ -112,10 +117,12 @@ export const vfioApMatrixDevOps: VfioDeviceOps<ApMatrixMdev> = Object.freeze({
         return setIrqs(m, arg);
       case VFIO_DEVICE_RESET:
       {
-        // The wait sleeps this call (the ioctl path of the core is synchronous, as the kernel's task is).
-        const ret = vfioApMdevResetQueues(m);
-        if (ret !== 0) throw new VfioError(ret, 'a queue reset did not complete');
-        return 0;
+        // The caller's task sleeps until every queue is out of reset; the event loop goes on.
+        mightSleep('vfio_ap VFIO_DEVICE_RESET');
+        return vfioApMdevResetQueues(m).then((ret) => {
+          if (ret !== 0) throw new VfioError(ret, 'a queue reset did not complete');
+          return 0;
+        });
       }
       default:
         throw new VfioError('EOPNOTSUPP', `vfio_ap: ioctl 0x${cmd.toString(16)}`);

@@ -54,7 +54,7 @@ async function remove(mdev: MdevDevice): Promise<void> {
   if (!(m instanceof ApMatrixMdev)) return;
   if (mdev.kobj !== null) mdev.host?.sysfs.removeAttrs(mdev.kobj, vfioApMdevAttrs);
   await unregisterGroupDev(m);
-  vfioApMdevResetQueues(m);
+  await vfioApMdevResetQueues(m);
   for (const q of m.qtable.values()) q.matrixMdev = null;
   m.qtable.clear();
   m.matrixDev?.mdevs.delete(m);
@@ -117,6 +117,8 @@ export function vfioApRegister(host: Host, opts: VfioApModuleOptions = {}): Vfio
           await mdevUnregisterParent(parent);
           // Balances every step above, in reverse.
           for (const u of undo.reverse()) u();
+          // The queues' removes ran above; their resets end before the module is gone.
+          await Promise.all([...md.removing]);
         })();
         return exiting;
       },

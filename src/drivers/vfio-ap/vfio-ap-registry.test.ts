@@ -40,7 +40,7 @@ test('the registry serves vfio-ap: register {}, create, assign, open, reset, rem
   assert.ok(dev);
   const proc = new VfioProcess(host);
   const { device } = openViaGroup(proc, dev);
-  assert.equal(proc.ioctl(device, VFIO_DEVICE_RESET), 0);
+  assert.equal(await proc.ioctlAsync(device, VFIO_DEVICE_RESET), 0);
   proc.closeAll();
   await mdevRemove(mdev);
   await mod.unregister();

@@ -58,7 +58,7 @@ test('GET_INFO: AP and RESET, no regions, two IRQs; GET_IRQ_INFO and SET_IRQS fo
   assert.equal(m.reqTrigger, -1, '-1 drops the trigger');
 });
 
-test('the guest computes on its queues; RESET flushes every queue of the guest matrix and waits for each', (t) => {
+test('the guest computes on its queues; RESET flushes every queue of the guest matrix and waits for each', async (t) => {
   const { proc, fd, m } = opened(t);
   assert.equal(vfioApGuestNqap(m, Q56, 1n, encodeMexRequest({ base: 4n, exponent: 13n, modulus: 497n })).responseCode, AP_RESPONSE_NORMAL);
   const rep = vfioApGuestDqap(m, Q56);
@@ -69,7 +69,7 @@ test('the guest computes on its queues; RESET flushes every queue of the guest m
   vfioApGuestNqap(m, Q56, 3n, encodeMexRequest({ base: 2n, exponent: 5n, modulus: 33n }));
   vfioApGuestNqap(m, Q57, 4n, encodeMexRequest({ base: 2n, exponent: 5n, modulus: 33n }));
   const zeroizes = [Q56, Q57].map((q) => m.qtable.get(q)?.hw.zeroizes ?? -1);
-  assert.equal(proc.ioctl(fd, VFIO_DEVICE_RESET), 0);
+  assert.equal(await proc.ioctlAsync(fd, VFIO_DEVICE_RESET), 0);
   for (const [i, qid] of [Q56, Q57].entries()) {
     const q = m.qtable.get(qid);
     assert.ok(q);
@@ -80,7 +80,7 @@ test('the guest computes on its queues; RESET flushes every queue of the guest m
   }
 });
 
-test('RESET with a request in flight: the reply is flushed, the ioctl sleeps until TAPQ says the reset is over', (t) => {
+test('RESET with a request in flight: the reply is flushed, the ioctl sleeps until TAPQ says the reset is over', async (t) => {
   const { proc, fd, m } = opened(t);
   const q = m.qtable.get(Q56);
   assert.ok(q);
@@ -89,7 +89,7 @@ test('RESET with a request in flight: the reply is flushed, the ioctl sleeps unt
   assert.equal(vfioApGuestNqap(m, Q56, 7n, encodeMexRequest({ base: 3n, exponent: 4n, modulus: 100n })).responseCode, AP_RESPONSE_NORMAL);
   assert.equal(vfioApGuestTapq(m, Q56).queueEmpty, false, 'the reply is pending');
   const t0 = performance.now();
-  assert.equal(proc.ioctl(fd, VFIO_DEVICE_RESET), 0);
+  assert.equal(await proc.ioctlAsync(fd, VFIO_DEVICE_RESET), 0);
   const took = performance.now() - t0;
   assert.ok(took >= 50, `the ioctl waited for the reset (${took} ms)`);
   assert.ok(q.lastResetWaitMs >= 2 * AP_RESET_INTERVAL && q.lastResetWaitMs % AP_RESET_INTERVAL === 0, 'TAPQ every AP_RESET_INTERVAL');
@@ -99,7 +99,7 @@ test('RESET with a request in flight: the reply is flushed, the ioctl sleeps unt
   assert.equal(vfioApGuestNqap(m, Q56, 8n, encodeMexRequest({ base: 3n, exponent: 4n, modulus: 100n })).responseCode, AP_RESPONSE_NORMAL, 'usable again');
 });
 
-test('RESET meeting a reset already under way: the check waits it out and issues ZAPQ again', (t) => {
+test('RESET meeting a reset already under way: the check waits it out and issues ZAPQ again', async (t) => {
   const { proc, fd, m } = opened(t);
   const q = m.qtable.get(Q57);
   assert.ok(q);
@@ -107,40 +107,47 @@ test('RESET meeting a reset already under way: the check waits it out and issues
   const before = q.hw.zeroizes;
   const t0 = performance.now();
   assert.equal(q.hw.zapq().responseCode, AP_RESPONSE_NORMAL, 'a reset started behind vfio_ap');
-  assert.equal(proc.ioctl(fd, VFIO_DEVICE_RESET), 0);
+  assert.equal(await proc.ioctlAsync(fd, VFIO_DEVICE_RESET), 0);
   assert.ok(performance.now() - t0 >= 60, 'both resets ran their 30 ms');
   assert.equal(q.hw.zeroizes, before + 2, "vfio_ap's ZAPQ met RESET_IN_PROGRESS; the second one took");
   assert.ok(q.lastResetWaitMs >= 2 * AP_RESET_INTERVAL, 'a check for each reset');
   assert.equal(q.resetStatus, AP_RESPONSE_NORMAL);
 });
 
-test('RESET of a queue that never comes out of reset: EBUSY after MAX_RESET_CHECK_WAIT, the others still reset', (t) => {
+test('RESET of a queue that never comes out of reset: EBUSY after MAX_RESET_CHECK_WAIT, the others still reset', async (t) => {
   const { proc, fd, m } = opened(t);
   const stuck = m.qtable.get(Q57);
   const fine = m.qtable.get(Q56);
   assert.ok(stuck && fine);
   stuck.hw.hangInReset = true;
   const t0 = performance.now();
-  assert.throws(() => proc.ioctl(fd, VFIO_DEVICE_RESET), (e) => VfioError.is(e, 'EBUSY'));
+  await assert.rejects(proc.ioctlAsync(fd, VFIO_DEVICE_RESET), (e) => VfioError.is(e, 'EBUSY'));
   assert.ok(performance.now() - t0 >= MAX_RESET_CHECK_WAIT - 1, 'it waited the whole budget');
   assert.equal(stuck.resetStatus, AP_RESPONSE_RESET_IN_PROGRESS, 'the queue keeps its in-progress status');
   assert.equal(fine.resetStatus, AP_RESPONSE_NORMAL);
   assert.equal(fine.lastResetWaitMs, AP_RESET_INTERVAL, 'the healthy queue was done at the first check');
   // The firmware recovers: the next RESET succeeds.
   stuck.hw.hangInReset = false;
-  assert.equal(proc.ioctl(fd, VFIO_DEVICE_RESET), 0);
+  assert.equal(await proc.ioctlAsync(fd, VFIO_DEVICE_RESET), 0);
   assert.equal(stuck.resetStatus, AP_RESPONSE_NORMAL);
 });
 
-test('unbinding a queue from vfio_ap while the guest runs takes its adapter out of the guest matrix', (t) => {
-  const { host, proc, fd, m, path } = opened(t);
+test('unbinding a queue from vfio_ap while the guest runs takes its adapter out of the guest matrix', async (t) => {
+  const { host, proc, fd, m, path, mod } = opened(t);
+  const z56 = m.qtable.get(Q56)?.hw.zeroizes ?? -1;
   const cfg = eventfd();
   t.after(() => close(cfg));
   proc.ioctl(fd, VFIO_DEVICE_SET_IRQS, encodeVfioIrqSet(vfioIrqSetOfEventfds(VFIO_AP_CFG_CHG_IRQ_INDEX, 0, [cfg])));
   assert.equal(host.sysfs.read('/sys/bus/ap/devices/05.0007/status'), 'in use\n');
   assert.throws(() => host.sysfs.write('/sys/bus/ap/apmask', '+5'), (e) => VfioError.is(e, 'EBUSY'), 'in use: the host cannot take it back');
   vfioApGuestNqap(m, Q57, 9n, encodeMexRequest({ base: 2n, exponent: 2n, modulus: 7n }));
+  const hw56 = m.qtable.get(Q56)?.hw;
+  assert.ok(hw56);
   host.sysfs.write('/sys/bus/ap/drivers/vfio_ap/unbind', '05.0007');
+  assert.equal(hw56.zeroizes, z56 + 1, 'reset_queues_for_apid: every queue of the adapter the guest had is reset');
+  assert.equal(mod.matrixDev.removing.size, 1, 'the remove waits for the resets');
+  await Promise.all([...mod.matrixDev.removing]);
+  assert.equal(hw56.resetInProgress, false);
   assert.equal(host.sysfs.read(`${path}/matrix`), '05.0006\n05.0007\n', 'the assignment stays');
   assert.equal(host.sysfs.read(`${path}/guest_matrix`), '.0006\n.0007\n', 'the guest loses adapter 5 (its domains stay)');
   assert.equal(eventfdRead(cfg), 1n, 'userspace hears of it on CFG_CHG');
@@ -172,4 +179,68 @@ test('remove with the device open asks through REQ, waits, and frees the device 
   // The queue still exists and unbinding it touches nothing of the freed device.
   host.sysfs.write('/sys/bus/ap/drivers/vfio_ap/unbind', '05.0006');
   assert.equal(host.sysfs.read('/sys/bus/ap/devices/05.0007/status'), 'unassigned\n');
+});
+
+test('a RESET sleeps without stopping the event loop: timers fire and another device answers meanwhile', async (t) => {
+  const { proc, fd, m, create, host, atUnload } = opened(t);
+  const q = m.qtable.get(Q56);
+  assert.ok(q);
+  q.hw.resetMs = 70;
+  // A second mdev of another domain, opened by another process: its ioctls are answered while the first sleeps.
+  const other = create({ adapters: [5], domains: [71] });
+  const proc2 = new VfioProcess(host);
+  atUnload(() => proc2.closeAll());
+  const { device: fd2 } = openViaGroup(proc2, other.m);
+  let ticks = 0;
+  const timer = setInterval(() => void ticks++, 5);
+  let answered = 0;
+  const resetting = proc.ioctlAsync(fd, VFIO_DEVICE_RESET);
+  while (q.resetWork.busy) {
+    await new Promise((r) => setTimeout(r, 10));
+    proc2.ioctl(fd2, VFIO_DEVICE_GET_INFO, encodeVfioDeviceInfo({ argsz: 24, flags: 0, numRegions: 0, numIrqs: 0, capOffset: 0 }));
+    answered++;
+  }
+  assert.equal(await resetting, 0);
+  clearInterval(timer);
+  assert.ok(ticks >= 5, `timers ran during the reset (${ticks})`);
+  assert.ok(answered >= 3, `the other device answered during the reset (${answered})`);
+  assert.ok(q.lastResetWaitMs >= 4 * AP_RESET_INTERVAL, 'the check polled until the 70 ms reset was over');
+});
+
+test('RESET from a caller that cannot wait is refused before it does anything (might_sleep)', (t) => {
+  const { proc, fd, m } = opened(t);
+  const zeroizes = [...m.qtable.values()].map((q) => q.hw.zeroizes);
+  assert.throws(() => proc.ioctl(fd, VFIO_DEVICE_RESET), /sleeping function called from invalid context/);
+  assert.deepEqual([...m.qtable.values()].map((q) => q.hw.zeroizes), zeroizes, 'no ZAPQ was issued');
+  assert.ok([...m.qtable.values()].every((q) => !q.resetWork.busy), 'no reset work queued');
+});
+
+test('closing the device resets its queues at once and lets the checks finish on the workqueue', async (t) => {
+  const { proc, fd, m } = opened(t);
+  vfioApGuestNqap(m, Q56, 1n, encodeMexRequest({ base: 2n, exponent: 3n, modulus: 11n }));
+  const queues = [...m.qtable.values()];
+  const zeroizes = queues.map((q) => q.hw.zeroizes);
+  const t0 = performance.now();
+  proc.close(fd);
+  assert.ok(performance.now() - t0 < AP_RESET_INTERVAL, 'the close did not sleep');
+  assert.deepEqual(queues.map((q) => q.hw.zeroizes), zeroizes.map((z) => z + 1), 'every queue was zeroized by the close');
+  assert.ok(queues.every((q) => q.resetWork.busy), 'their reset checks are under way');
+  assert.throws(() => vfioApGuestTapq(m, Q56), (e) => VfioError.is(e, 'EINVAL'), 'the guest is gone');
+  assert.equal(queues[0]?.hw.tapq().status.responseCode, AP_RESPONSE_RESET_IN_PROGRESS, 'the queue is in reset');
+  for (const q of queues) assert.equal(await q.resetWork.flush(), true);
+  assert.ok(queues.every((q) => q.resetStatus === AP_RESPONSE_NORMAL && !q.hw.resetInProgress));
+});
+
+test('closing the fd while a RESET sleeps: the device stays open until the ioctl returns (fdget holds the file)', async (t) => {
+  const { proc, fd, m } = opened(t);
+  const q = m.qtable.get(Q57);
+  assert.ok(q);
+  q.hw.resetMs = 30;
+  const resetting = proc.ioctlAsync(fd, VFIO_DEVICE_RESET);
+  proc.close(fd);
+  assert.equal(m.openCount, 1, 'the ioctl still holds the file');
+  assert.equal(m.guestAttached, true);
+  assert.equal(await resetting, 0);
+  assert.equal(m.openCount, 0, 'the file went with the ioctl');
+  assert.equal(m.guestAttached, false);
 });

@@ -24,7 +24,8 @@ export interface ApDriver {
   readonly isDefault: boolean;
   probe(dev: ApCard | ApQueue): void;
   /** Opposite of probe. */
-  remove?(dev: ApCard | ApQueue): void;
+  /** Opposite of probe; a remove that waits (for a queue's reset) returns a promise, as dd.ts allows. */
+  remove?(dev: ApCard | ApQueue): void | Promise<void>;
   /** Whether any APQN of `apm` x `aqm` is in use (vfio_ap_mdev_resource_in_use): a mask store giving it back gets EBUSY. */
   inUse?(apm: ApMask, aqm: ApMask): boolean;
 }
@@ -188,9 +189,7 @@ export function apDriverRegister(host: Host, ad: ApDriver): Driver {
       if (!(dev instanceof ApCard || dev instanceof ApQueue)) throw new VfioError('ENODEV', `${dev.name} is not an AP device`);
       ad.probe(dev);
     },
-    remove: (dev: Device) => {
-      if (dev instanceof ApCard || dev instanceof ApQueue) ad.remove?.(dev);
-    },
+    remove: (dev: Device) => (dev instanceof ApCard || dev instanceof ApQueue ? ad.remove?.(dev) : undefined),
   });
   s.drivers.set(drv, ad);
   for (const dev of [...s.cards.values(), ...s.queues.values()]) if (dev.driver === null) deviceAttach(dev);
