@@ -12,6 +12,7 @@ import { SriovVfSet } from '../pci/sriov-hw.js';
 import { HisiAccVf } from './hisi-acc-vf.js';
 import * as R from './qm-regs.js';
 import type { HisiAccKind } from './qm-regs.js';
+import { dwordRegBytes, dwordRegWriteValue } from '../pci/dword-regs.js';
 
 export interface HisiAccPfOptions {
   readonly kind: HisiAccKind;
@@ -139,13 +140,11 @@ export class HisiAccPf extends PciFunction {
   }
 
   protected mmioRead(_bar: number, offset: number, out: Uint8Array): void {
-    const base = offset & ~3;
-    const v = this.readReg(base);
-    for (let i = 0; i < out.length; i++) out[i] = (v >>> (8 * ((offset - base + i) & 3))) & 0xff;
+    dwordRegBytes(this.readReg(offset & ~3), offset, out);
   }
 
   protected mmioWrite(_bar: number, offset: number, data: Uint8Array): void {
-    if (data.length !== 4 || (offset & 3) !== 0) return;
-    this.writeReg(offset, new DataView(data.buffer, data.byteOffset, 4).getUint32(0, true));
+    const v = dwordRegWriteValue(offset, data);
+    if (v >= 0) this.writeReg(offset, v);
   }
 }

@@ -11,6 +11,7 @@ import { QmCore } from './qm-core.js';
 import type { QmCoreOptions } from './qm-core.js';
 import { HISI_ACC_KINDS, PCI_VENDOR_ID_HUAWEI, QM_BAR } from './qm-regs.js';
 import type { HisiAccKind } from './qm-regs.js';
+import { dwordRegBytes, dwordRegWriteValue } from '../pci/dword-regs.js';
 
 /** BAR2 of a VF: the user's half, then the migration area. */
 export const HISI_ACC_VF_BAR2_SIZE = 0x10000;
@@ -70,10 +71,7 @@ export class HisiAccVf extends PciFunction {
       this.irq.msi.readMsixBar(offset, out, MSIX_PBA_OFFSET);
       return;
     }
-    // QM registers are dwords: a narrower read sees its bytes of the dword.
-    const base = offset & ~3;
-    const v = this.qm.readReg(base);
-    for (let i = 0; i < out.length; i++) out[i] = (v >>> (8 * ((offset - base + i) & 3))) & 0xff;
+    dwordRegBytes(this.qm.readReg(offset & ~3), offset, out);
   }
 
   protected mmioWrite(bar: number, offset: number, data: Uint8Array): void {
@@ -82,7 +80,7 @@ export class HisiAccVf extends PciFunction {
       return;
     }
     // Aligned dword writes only (a 64-bit doorbell arrives as two); anything else is ignored, as the hardware does.
-    if (data.length !== 4 || (offset & 3) !== 0) return;
-    this.qm.writeReg(offset, new DataView(data.buffer, data.byteOffset, 4).getUint32(0, true));
+    const v = dwordRegWriteValue(offset, data);
+    if (v >= 0) this.qm.writeReg(offset, v);
   }
 }

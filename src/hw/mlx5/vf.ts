@@ -15,6 +15,7 @@ import type { Mlx5PageTracker } from './page-tracker.js';
 import { VHCA_DEVMEM_PAGE, VHCA_SECTION_DEVMEM, VHCA_SECTION_GLOBAL, VHCA_SECTION_QUEUE } from './vhca-state.js';
 import type { VhcaSection, VhcaShape } from './vhca-state.js';
 import { MLX5_WQ_STATE_SIZE, Mlx5WorkQueue } from './work-queue.js';
+import { dwordRegBytes, dwordRegWriteValue } from '../pci/dword-regs.js';
 
 const MSIX_BAR = 2;
 const MSIX_PBA_OFFSET = 0x800;
@@ -179,9 +180,7 @@ export class Mlx5Vf extends PciFunction {
       this.irq.msi.readMsixBar(offset, out, MSIX_PBA_OFFSET);
       return;
     }
-    const base = offset & ~3;
-    const v = this.readReg(base);
-    for (let i = 0; i < out.length; i++) out[i] = (v >>> (8 * ((offset - base + i) & 3))) & 0xff;
+    dwordRegBytes(this.readReg(offset & ~3), offset, out);
   }
 
   protected mmioWrite(bar: number, offset: number, data: Uint8Array): void {
@@ -190,8 +189,9 @@ export class Mlx5Vf extends PciFunction {
       return;
     }
     // Frozen: the responder side is suspended, nothing a write would change changes.
-    if (this.runState === 'frozen' || data.length !== 4 || (offset & 3) !== 0) return;
-    this.writeReg(offset, new DataView(data.buffer, data.byteOffset, 4).getUint32(0, true));
+    if (this.runState === 'frozen') return;
+    const v = dwordRegWriteValue(offset, data);
+    if (v >= 0) this.writeReg(offset, v);
   }
 
   private readReg(reg: number): number {

@@ -8,6 +8,7 @@ import { VfioError } from '../../uapi/errno.js';
 import { PCI_CFG_SPACE_EXP_SIZE, PCI_INTERRUPT_INTA } from '../../uapi/pci-regs.js';
 import { PciFunction } from './pci-function.js';
 import type { PciHwResetKind } from './pci-function.js';
+import { dwordRegBytes, dwordRegWriteValue } from './dword-regs.js';
 
 export const DMA_ENGINE_VENDOR = 0x1234;
 export const DMA_ENGINE_DEVICE = 0x10d0;
@@ -161,9 +162,7 @@ export class PcieDmaEngine extends PciFunction {
       this.irq.msi.readMsixBar(offset, out, MSIX_PBA_OFFSET);
       return;
     }
-    const base = offset & ~3;
-    const v = this.readReg(base);
-    for (let i = 0; i < out.length; i++) out[i] = (v >>> (8 * ((offset - base + i) & 3))) & 0xff;
+    dwordRegBytes(this.readReg(offset & ~3), offset, out);
   }
 
   protected mmioWrite(bar: number, offset: number, data: Uint8Array): void {
@@ -172,8 +171,8 @@ export class PcieDmaEngine extends PciFunction {
       return;
     }
     // Registers take aligned dword writes only; anything else is ignored, as the hardware does.
-    if (data.length !== 4 || (offset & 3) !== 0) return;
-    this.writeReg(offset, new DataView(data.buffer, data.byteOffset, 4).getUint32(0, true));
+    const v = dwordRegWriteValue(offset, data);
+    if (v >= 0) this.writeReg(offset, v);
   }
 
   private readReg(reg: number): number {
