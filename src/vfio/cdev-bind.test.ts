@@ -72,6 +72,7 @@ test('BIND_IOMMUFD: argsz/flags/negative fd EINVAL, EBADF, EBUSY while the group
     ['short', u32s(16, 0), 'EFAULT'],
     ['closed fd', u32s(16, 0, 77, 0), 'EBADF'],
     ['not an iommufd', u32s(16, 0, cdev, 0), 'EBADFD'],
+    ['a VF token to a device without match_token_uuid', u32s(24, 1, ictx, 0, 0x1000, 0), 'EINVAL'],
   ];
   for (const [what, arg, code] of cases) assert.throws(() => k.proc.ioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, arg), errno(code as 'EINVAL'), what);
   const g = k.proc.open(groupPath(k.dev));

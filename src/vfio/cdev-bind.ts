@@ -17,6 +17,7 @@ import type { VfioDeviceFile } from './device-file.js';
 import { vfioDfOpen } from './device-file.js';
 import type { VfioGroup } from './group.js';
 import type { VfioDevice } from './vfio-device.js';
+import { opsOf } from './vfio-device.js';
 import type { IoctlArg, VfioFdTable } from './vfio-file.js';
 import { userBuffer, userView } from './vfio-file.js';
 import { IommufdFile } from './iommufd-file.js';
@@ -65,6 +66,32 @@ function blockGroup(group: VfioGroup | null): () => void {
   };
 }
 
+/** The 16 bytes of a uuid_t as the lowercase text form (uuid_t is big-endian: the bytes in order). */
+function uuidText(b: Uint8Array): string {
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/**
+ * vfio_df_check_token(): a device without match_token_uuid refuses a token (EINVAL) and needs none; one with it
+ * checks the token read from token_uuid_ptr in the caller's memory (EFAULT if unmapped), or its absence.
+ */
+function vfioDfCheckToken(device: VfioDevice, flags: number, tokenUuidPtr: bigint, table: VfioFdTable): void {
+  const match = opsOf(device).matchTokenUuid;
+  const given = (flags & VFIO_DEVICE_BIND_FLAG_TOKEN) !== 0;
+  if (match === undefined) {
+    if (given) throw new VfioError('EINVAL', 'this device takes no VF token');
+    return;
+  }
+  if (!given) {
+    match(device, null);
+    return;
+  }
+  const uuid = new Uint8Array(16);
+  table.mm.read(tokenUuidPtr, uuid);
+  match(device, uuidText(uuid));
+}
+
 /**
  * vfio_df_ioctl_bind_iommufd(): EINVAL for argsz, flags, a negative fd, a group-path fd or a second bind; EBUSY
  * while the group file is open; EBADF for an fd that is not open. Writes out_devid.
@@ -75,7 +102,6 @@ export function vfioDfIoctlBindIommufd(df: VfioDeviceFile, table: VfioFdTable, a
   if (dv.getUint32(4, true) & VFIO_DEVICE_BIND_FLAG_TOKEN && dv.getUint32(0, true) >= VFIO_DEVICE_BIND_IOMMUFD_SIZEOF) {
     userBuffer(buf, VFIO_DEVICE_BIND_IOMMUFD_SIZEOF, 'vfio_device_bind_iommufd+token');
   }
-  // The VF token (TOKEN flag) is accepted and not checked: no SR-IOV VF token is modelled.
   const bind = decodeVfioDeviceBindIommufd(buf);
   if (df.viaGroup) throw new VfioError('EINVAL', 'BIND_IOMMUFD is for cdev fds only');
   if (df.released) throw new VfioError('EBADF', 'device file is closed');
@@ -83,6 +109,7 @@ export function vfioDfIoctlBindIommufd(df: VfioDeviceFile, table: VfioFdTable, a
   const unblock = blockGroup(device.group);
   try {
     if (df.accessGranted) throw new VfioError('EINVAL', 'device is already bound');
+    vfioDfCheckToken(device, bind.flags, bind.tokenUuidPtr, table);
     const file = table.fget(bind.iommufd);
     // An open fd that is not an iommufd: EBADFD, as iommufd_ctx_from_fd.
     if (!(file instanceof IommufdFile)) throw new VfioError('EBADFD', `fd ${bind.iommufd} is not an iommufd`);

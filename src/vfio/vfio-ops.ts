@@ -59,6 +59,11 @@ export interface VfioDeviceOps<D extends VfioDevice = VfioDevice> {
   request?(dev: D, count: number): void;
   /** VFIO_GROUP_GET_DEVICE_FD name matching: > 0 match, 0 no match; absent: match by device name. */
   match?(dev: D, buf: string): number;
+  /**
+   * match_token_uuid: the VF token given with VFIO_DEVICE_BIND_FLAG_TOKEN at BIND_IOMMUFD (a lowercase UUID), or
+   * null when none was given; throws (EACCES, EINVAL) when the device refuses it. Absent: a token is EINVAL.
+   */
+  matchTokenUuid?(dev: D, uuid: string | null): void;
   /** Emulated-IOMMU devices: the user unmaps [iova, iova+length); unpin anything pinned there before returning. */
   dmaUnmap?(dev: D, iova: bigint, length: bigint): void;
   /** VFIO_DEVICE_FEATURE for features the core does not handle; `data` is the payload after the header. */

@@ -32,7 +32,7 @@ import {
   vfioPciIndexToOffset,
 } from '../../uapi/region-info.js';
 import type { VfioDeviceOps } from '../../vfio/vfio-ops.js';
-import { vfioPciCoreMatch, vfioPciCoreRequest } from './core.js';
+import { vfioPciCoreMatch, vfioPciCoreMatchTokenUuid, vfioPciCoreRequest } from './core.js';
 import { vfioPciCoreIoctlFeature } from './core-feature.js';
 import { pdevOf } from './core-device.js';
 import type { VfioPciCoreDevice } from './core-device.js';
@@ -143,5 +143,6 @@ export const vfioPciCoreOps = Object.freeze({
   ioctl: vfioPciCoreIoctl,
   request: vfioPciCoreRequest,
   match: vfioPciCoreMatch,
+  matchTokenUuid: vfioPciCoreMatchTokenUuid,
   deviceFeature: vfioPciCoreIoctlFeature,
 } satisfies Omit<VfioDeviceOps<VfioPciCoreDevice>, 'name'>);

@@ -107,6 +107,11 @@ export function vfioPciCoreRequest(vdev: VfioPciCoreDevice, count: number): void
 
 const VF_TOKEN_ARG = 'vf_token=';
 
+/** vfio_pci_core_match_token_uuid() (ops.match_token_uuid): the token given at a cdev's BIND_IOMMUFD, checked. */
+export function vfioPciCoreMatchTokenUuid(vdev: VfioPciCoreDevice, uuid: string | null): void {
+  vfioPciValidateVfToken(vdev, uuid);
+}
+
 /**
  * vfio_pci_core_match() (ops.match): `0000:01:00.0` matches, with an optional ` vf_token=<uuid>`; the token is then
  * checked as vfio_pci_validate_vf_token does (EACCES, EINVAL).

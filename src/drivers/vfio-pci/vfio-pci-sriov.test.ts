@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { pciSriovSetNumVfs } from '../../hw/pci/iov.js';
 import { pciPendingRemoval } from '../../hw/pci/pci-bus-type.js';
 import { SriovDmaPf } from '../../hw/pci/sriov-dma-pf.js';
-import { VFIO_DEVICE_FEATURE, VFIO_GROUP_GET_DEVICE_FD, VFIO_GROUP_SET_CONTAINER, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU } from '../../uapi/ioctl.js';
+import { VFIO_DEVICE_BIND_IOMMUFD, VFIO_DEVICE_FEATURE, VFIO_GROUP_GET_DEVICE_FD, VFIO_GROUP_SET_CONTAINER, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU } from '../../uapi/ioctl.js';
 import {
   VFIO_DEVICE_FEATURE_GET,
   VFIO_DEVICE_FEATURE_PCI_VF_TOKEN,
@@ -19,6 +19,7 @@ import {
 import { PCI_VENDOR_ID } from '../../uapi/pci-regs.js';
 import { VFIO_PCI_CONFIG_REGION_INDEX } from '../../uapi/region-info.js';
 import { cstr, errno, groupPath, openViaGroup, u32s } from '../../vfio/uapi.test-kit.js';
+import { ArrayBufferBacking } from '../../vfio/dma-space.js';
 import { PcieDmaEngine } from '../../hw/pci/dma-engine.js';
 import { vfioPciDeviceOf } from './vfio-pci.js';
 import { pciBed, regRead } from './vfio-pci.test-kit.js';
@@ -132,4 +133,38 @@ test('a token for a function that is neither a vfio-pci PF nor its VF is EINVAL;
   const { group, device } = openViaGroup(bed.proc, vdev);
   assert.throws(() => bed.proc.ioctl(group, VFIO_GROUP_GET_DEVICE_FD, cstr(`0000:00:01.0 vf_token=${TOKEN}`)), errno('EINVAL'));
   assert.throws(() => bed.proc.ioctl(device, VFIO_DEVICE_FEATURE, feature(VFIO_DEVICE_FEATURE_SET, uuidBytes(TOKEN))), errno('ENOTTY'));
+});
+
+test('the VF token on the cdev path: BIND_IOMMUFD with VFIO_DEVICE_BIND_FLAG_TOKEN reads it from the caller and checks it', async (t) => {
+  const bed = pciBed({ devices: [{ device: 1, hw: new SriovDmaPf({ totalVfs: 1 }) }] }, { enableSriov: true });
+  t.after(() => bed.done());
+  const pf = bed.bind('0000:00:01.0');
+  const pfDev = bed.pdev('0000:00:01.0');
+  const { device: pfFd } = openViaGroup(bed.proc, pf);
+  bed.proc.ioctl(pfFd, VFIO_DEVICE_FEATURE, feature(VFIO_DEVICE_FEATURE_SET, uuidBytes(TOKEN)));
+  await pciSriovSetNumVfs(pfDev, 1);
+  const vfPdev = pfDev.sriov?.vfs[0];
+  assert.ok(vfPdev !== undefined);
+  const vf = vfioPciDeviceOf(vfPdev);
+  assert.ok(vf !== null && vf.cdevPath !== null);
+  // The token lives in the process's memory; BIND names its address (token_uuid_ptr).
+  const VA = 0x7fff0000n;
+  bed.proc.mm.map(VA, new ArrayBufferBacking(4096));
+  bed.proc.mm.write(VA, uuidBytes(TOKEN));
+  bed.proc.mm.write(VA + 16n, uuidBytes('00000000-0000-0000-0000-000000000000'));
+  const iommufd = bed.proc.open('/dev/iommu');
+  const cdev = bed.proc.open(vf.cdevPath);
+  const bind = (flags: number, ptr: bigint): Uint8Array => u32s(24, flags, iommufd, 0, Number(ptr & 0xffffffffn), Number(ptr >> 32n));
+  assert.throws(() => bed.proc.ioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, u32s(16, 0, iommufd, 0)), errno('EACCES'), 'VF token required');
+  assert.throws(() => bed.proc.ioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, bind(1, VA + 16n)), errno('EACCES'), 'incorrect token');
+  assert.throws(() => bed.proc.ioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, bind(1, 0x1000n)), errno('EFAULT'), 'token pointer not mapped');
+  assert.throws(() => bed.proc.ioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, u32s(20, 1, iommufd, 0, 0)), errno('EINVAL'), 'TOKEN with an argsz short of the pointer');
+  assert.equal(pf.vfToken?.users, 0, 'no refused bind opened the VF');
+  assert.equal(bed.proc.ioctl(cdev, VFIO_DEVICE_BIND_IOMMUFD, bind(1, VA)), 0);
+  assert.equal(pf.vfToken?.users, 1, 'the bound VF counts as a token user');
+  bed.proc.close(cdev);
+  assert.equal(pf.vfToken?.users, 0);
+  bed.proc.close(iommufd);
+  bed.proc.close(pfFd);
+  await pciSriovSetNumVfs(pfDev, 0);
 });
