@@ -8,7 +8,13 @@
  *   {"bench":"vfio_user.region_read_4","unit":"roundtrips/s","value":N,"placement":"same-cpu"}
  *
  * usage: vfio-user-client SOCKET [--region R] [--offset O] [--count N] [--seconds S]
- *                               [--cpu N] [--placement NAME] [--dma SIZE]
+ *                               [--cpu N] [--placement NAME] [--dma SIZE] [--ops read|write|both]
+ *                               [--idle S]
+ * --ops read: only the REGION_READ figure (many clients at once stay in the same phase).
+ * --start-at MS: after VERSION, waits until that CLOCK_REALTIME millisecond (clients started one by one begin
+ *           together).
+ * --idle S: after VERSION and one REGION_READ, prints {"ready":true}, stays connected and silent for S seconds,
+ *           then leaves (what an attached but idle VMM costs the server).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -298,6 +304,9 @@ int main(int argc, char **argv)
     uint32_t region = 0;
     uint64_t offset = 0;
     size_t dma_size = 0;
+    const char *ops = "both";
+    double idle = 0;
+    double start_at = 0;
     int cpu = -1;
     struct run r = { .count = 0, .seconds = 2.0 };
 
@@ -325,6 +334,12 @@ int main(int argc, char **argv)
             placement = v;
         } else if (!strcmp(a, "--dma")) {
             dma_size = strtoull(v, NULL, 0);
+        } else if (!strcmp(a, "--ops")) {
+            ops = v;
+        } else if (!strcmp(a, "--start-at")) {
+            start_at = strtod(v, NULL);
+        } else if (!strcmp(a, "--idle")) {
+            idle = strtod(v, NULL);
         } else {
             fprintf(stderr, "vfio-user-client: unknown option %s\n", a);
             return 1;
@@ -358,10 +373,36 @@ int main(int argc, char **argv)
     negotiate();
 
     long iters;
-    double secs = bench_region(0, region, offset, &r, &iters);
-    report("vfio_user.region_read_4", "roundtrips/s", iters, secs, placement);
-    secs = bench_region(1, region, offset, &r, &iters);
-    report("vfio_user.region_write_4", "roundtrips/s", iters, secs, placement);
+    if (start_at > 0) {
+        struct timespec rt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        double wait = start_at / 1000.0 - ((double)rt.tv_sec + (double)rt.tv_nsec / 1e9);
+        if (wait > 0) {
+            struct timespec ts = { .tv_sec = (time_t)wait, .tv_nsec = (long)((wait - (double)(time_t)wait) * 1e9) };
+            while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+            }
+        }
+    }
+    if (idle > 0) {
+        struct run one = { .count = 1, .seconds = 0 };
+        bench_region(0, region, offset, &one, &iters);
+        printf("{\"ready\":true}\n");
+        fflush(stdout);
+        struct timespec ts = { .tv_sec = (time_t)idle, .tv_nsec = (long)((idle - (double)(time_t)idle) * 1e9) };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+        }
+        close(sock);
+        return 0;
+    }
+    double secs;
+    if (strcmp(ops, "write") != 0) {
+        secs = bench_region(0, region, offset, &r, &iters);
+        report("vfio_user.region_read_4", "roundtrips/s", iters, secs, placement);
+    }
+    if (strcmp(ops, "read") != 0) {
+        secs = bench_region(1, region, offset, &r, &iters);
+        report("vfio_user.region_write_4", "roundtrips/s", iters, secs, placement);
+    }
     if (dma_size > 0) {
         secs = bench_dma(dma_size, &r, &iters);
         report("vfio_user.dma_map_unmap", "pairs/s", iters, secs, placement);

@@ -150,3 +150,22 @@ test('machine.pci: bridges and functions with their models parse; mistakes name 
   bad({ machine: { pcie: [] }, devices: [] }, 'machine.pcie', /unknown key/);
   bad({ devices: [{ driver: 'mtty', type: '2', device: '0000:00:03.0' }] }, 'devices[0].device', /unknown key/);
 });
+
+test('vfioUser: the hot-path knobs parse; unknown keys, bad values and a window upside down name their key', () => {
+  const c = parseConfig({ devices: [], vfioUser: { pollMaxNs: 0, budgetMessages: 64 } }, '/etc/vfio', '/home/u', registry);
+  assert.deepEqual(c.vfioUser, { pollMaxNs: 0, budgetMessages: 64 });
+  assert.equal(parseConfig({ devices: [] }, '/etc/vfio', '/home/u', registry).vfioUser, undefined, 'absent: the server defaults');
+  const bad = (vfioUser: unknown): string => {
+    try {
+      parseConfig({ devices: [], vfioUser }, '/etc/vfio', '/home/u', registry);
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return err.key;
+    }
+    throw new Error('accepted');
+  };
+  assert.match(bad({ pollMaxNs: -1 }), /^vfioUser\.pollMaxNs/);
+  assert.match(bad({ budgetMessages: 0 }), /^vfioUser\.budgetMessages/);
+  assert.match(bad({ spin: 1 }), /^vfioUser/);
+  assert.equal(bad({ pollMinNs: 5000, pollMaxNs: 1000 }), 'vfioUser.pollMinNs');
+});

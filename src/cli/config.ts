@@ -69,6 +69,20 @@ export interface ServeConfig {
   readonly platform?: readonly PlatformNodeConfig[];
   readonly amba?: readonly AmbaNodeConfig[];
   readonly devices: readonly DeviceSpec[];
+  /** The vfio-user server's hot-path tuning (`vfioUser`); absent keys keep the server's defaults. */
+  readonly vfioUser?: VfioUserTuning;
+}
+
+/** `vfioUser`: how long a connection busy-polls for the next request, and how much one wake-up handles. */
+export interface VfioUserTuning {
+  /** Upper bound of the busy-poll window after a reply (ns); 0 turns busy polling off. */
+  readonly pollMaxNs?: number;
+  /** Lower bound the window shrinks to while the client is silent (ns). */
+  readonly pollMinNs?: number;
+  /** Most messages one wake-up handles before the event loop gets a turn. */
+  readonly budgetMessages?: number;
+  /** Most microseconds one wake-up spends. */
+  readonly budgetMicros?: number;
 }
 
 /** A configuration fault: `key` names the offending key; the CLI prints it and exits 2. */
@@ -125,6 +139,14 @@ function rootShape(baseDir: string) {
       .optional()
       .describe('the simulated hardware: buses and the models on them'),
     devices: listOf(z.unknown(), 'a list of devices to serve').describe('devices to create and export, one vfio-user socket each'),
+    vfioUser: strictObjectOf({
+      pollMaxNs: intRange(0, 10_000_000).optional().describe('busy-poll window after a reply, upper bound in ns (default 250000; 0: never busy-poll)'),
+      pollMinNs: intRange(0, 10_000_000).optional().describe('the window shrinks to this while the client is silent, in ns (default 16000)'),
+      budgetMessages: intRange(1, 65_536).optional().describe('most messages one wake-up handles (default 256)'),
+      budgetMicros: intRange(1, 1_000_000).optional().describe('most microseconds one wake-up spends (default 1000)'),
+    })
+      .optional()
+      .describe("the vfio-user server's hot path: CPU spent busy-polling against round-trip latency"),
   };
 }
 
@@ -246,7 +268,21 @@ export function parseConfig(json: unknown, baseDir: string, cwd: string, registr
     ...(root.machine?.platform !== undefined ? { platform: root.machine.platform } : {}),
     ...(root.machine?.amba !== undefined ? { amba: root.machine.amba } : {}),
     devices,
+    ...(root.vfioUser !== undefined ? { vfioUser: parseVfioUser(root.vfioUser) } : {}),
   };
+}
+
+/** `vfioUser` without undefined keys; a window whose lower bound passes its upper bound is refused. */
+function parseVfioUser(v: { readonly [K in keyof VfioUserTuning]?: number | undefined }): VfioUserTuning {
+  const out: { -readonly [K in keyof VfioUserTuning]: number } = {};
+  for (const k of ['pollMaxNs', 'pollMinNs', 'budgetMessages', 'budgetMicros'] as const) {
+    const x = v[k];
+    if (x !== undefined) out[k] = x;
+  }
+  if (out.pollMinNs !== undefined && out.pollMaxNs !== undefined && out.pollMaxNs > 0 && out.pollMinNs > out.pollMaxNs) {
+    throw new ConfigError('vfioUser.pollMinNs', `${out.pollMinNs} is above pollMaxNs ${out.pollMaxNs}`);
+  }
+  return out;
 }
 
 /** `modules`: each key a loaded driver, each value that driver's module options. */

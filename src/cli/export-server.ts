@@ -6,6 +6,8 @@ import type { Logger } from '../base/log.js';
 import type { VfioDevice } from '../vfio/vfio-device.js';
 import { VfioProcess } from '../vfio/vfio-process.js';
 import { VfioUserServer } from '../vfio-user/server.js';
+import { DEFAULT_HOT_PATH } from '../vfio-user/connection-host.js';
+import type { VfioUserTuning } from './config.js';
 import { prepareSocketPath } from './socket-files.js';
 
 export interface ExportServer {
@@ -19,9 +21,14 @@ export interface ExportServer {
   close(): Promise<void>;
 }
 
-/** The vfio-user server: each connection runs as its own simulated process using the device's cdev. */
-export function createExportServer(logger: Logger): ExportServer {
-  const server = new VfioUserServer({ logger, createProcess: (h) => new VfioProcess(h) });
+/**
+ * The vfio-user server: each connection runs as its own simulated process using the device's cdev. `tuning` is
+ * the config's `vfioUser` (a pollMaxNs below the default lower bound lowers that bound with it).
+ */
+export function createExportServer(logger: Logger, tuning: VfioUserTuning = {}): ExportServer {
+  const hotPath = { ...tuning };
+  if (hotPath.pollMaxNs !== undefined && hotPath.pollMinNs === undefined) hotPath.pollMinNs = Math.min(DEFAULT_HOT_PATH.pollMinNs, hotPath.pollMaxNs);
+  const server = new VfioUserServer({ logger, createProcess: (h) => new VfioProcess(h), hotPath });
   return {
     export: (device, socketPath) => server.export(device, socketPath),
     unexport: (device) => {
@@ -40,9 +47,9 @@ export class DeviceExports {
   /** Socket path per exported VFIO device. */
   readonly #sockets = new Map<VfioDevice, string>();
 
-  constructor(log: Logger) {
+  constructor(log: Logger, tuning: VfioUserTuning = {}) {
     this.#log = log;
-    this.#server = createExportServer(log);
+    this.#server = createExportServer(log, tuning);
   }
 
   /** Exports `vdev` on a vfio-user socket (a stale socket file there is replaced). */

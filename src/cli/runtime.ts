@@ -31,12 +31,15 @@ import { fslMcMachineBus } from './fsl-mc-machine.js';
 import { ambaMachineBus, platformMachineBus } from './mmio-machine.js';
 import type { PlatformNodeConfig } from '../hw/platform/machine-spec.js';
 import type { AmbaNodeConfig } from '../hw/amba/machine-spec.js';
+import type { VfioUserTuning } from './config.js';
 import { Machine } from './machine.js';
 import type { MachineBus } from './machine.js';
 
 export interface RuntimeOptions {
   readonly logger: Logger;
   readonly requestIntervalMs: number;
+  /** The vfio-user server's hot-path tuning (the config's `vfioUser`). */
+  readonly vfioUser?: VfioUserTuning;
   /** The drivers whose modules the host loads. */
   readonly registry: DriverRegistry;
   /** Each module's options (the config's `modules.<driver>`); `{}` for a driver not named. */
@@ -84,7 +87,7 @@ export class Runtime {
     this.logger = opts.logger;
     this.host = new Host({ logger: opts.logger });
     vfioConfigure(this.host, { requestIntervalMs: opts.requestIntervalMs });
-    this.#exports = new DeviceExports(opts.logger);
+    this.#exports = new DeviceExports(opts.logger, opts.vfioUser);
     this.#machine = new Machine(this.host);
   }
 

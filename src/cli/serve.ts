@@ -62,6 +62,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   const runtime = await Runtime.start({ logger, requestIntervalMs: config.requestIntervalMs, registry, moduleOptions: config.modules, pci: config.pci,
     ...(config.fslMc !== undefined ? { fslMc: config.fslMc } : {}),
+    ...(config.vfioUser !== undefined ? { vfioUser: config.vfioUser } : {}),
     ...(config.platform !== undefined ? { platform: config.platform } : {}),
     ...(config.amba !== undefined ? { amba: config.amba } : {}),
   });
