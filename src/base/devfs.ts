@@ -1,9 +1,11 @@
 // /dev: a namespace of device nodes (char devices). Opening a node is its subsystem's job; this only
 // names nodes, refuses duplicates and finds them by type.
 import { VfioError } from '../uapi/errno.js';
+import { SlotMap } from './slot-map.js';
 
 export class Devfs {
-  private readonly nodes = new Map<string, object>();
+  /** Nodes by path; a slot-map, since nodes come and go under the same few paths. */
+  private readonly nodes = new SlotMap<object>();
 
   add(path: string, node: object): void {
     if (this.nodes.has(path)) throw new VfioError('EEXIST', `${path} exists`);

@@ -1,6 +1,7 @@
 // A sysfs tree (fs/sysfs, lib/kobject.c): directories owned by kernel objects, attribute files that show
 // and store through a shared per-type table, and symbolic links. Cheap enough for 10,000 devices.
 import { VfioError } from '../uapi/errno.js';
+import { SlotMap } from './slot-map.js';
 
 /** One attribute file. Method syntax on purpose: tables for a subtype serve a directory of the base type. */
 export interface SysfsAttr<T> {
@@ -20,53 +21,10 @@ export class SysfsLink {
   ) {}
 }
 
-/**
- * A directory's entries by name. A removed entry leaves its key behind (undefined) until tombstones outnumber the
- * live entries: directories whose entries come and go under the same names (`/sys/class/vfio-dev/vfio0`, an IOMMU
- * group's `devices/`) then never shrink and regrow a hash table per add and remove.
- */
-export class SysfsChildren {
-  readonly #map = new Map<string, SysfsNode | undefined>();
-  #live = 0;
-
-  get size(): number {
-    return this.#live;
-  }
-
-  get(name: string): SysfsNode | undefined {
-    return this.#map.get(name);
-  }
-
-  has(name: string): boolean {
-    return this.#map.get(name) !== undefined;
-  }
-
-  set(name: string, node: SysfsNode): void {
-    if (this.#map.get(name) === undefined) this.#live++;
-    this.#map.set(name, node);
-  }
-
-  delete(name: string): void {
-    if (this.#map.get(name) === undefined) return;
-    this.#live--;
-    this.#map.set(name, undefined);
-    if (this.#map.size > 2 * this.#live + 32) {
-      for (const [k, v] of this.#map) if (v === undefined) this.#map.delete(k);
-    }
-  }
-
-  *keys(): IterableIterator<string> {
-    for (const [k, v] of this.#map) if (v !== undefined) yield k;
-  }
-
-  *values(): IterableIterator<SysfsNode> {
-    for (const v of this.#map.values()) if (v !== undefined) yield v;
-  }
-}
-
 export class SysfsDir<T = unknown> {
   readonly kind = 'dir';
-  children: SysfsChildren | null = null;
+  /** Entries by name (slot-map: directories whose entries come and go under the same names keep their table). */
+  children: SlotMap<SysfsNode> | null = null;
   /** Attribute tables; a directory may get more than one (attribute groups). */
   tables: SysfsAttrTable<T>[] | null = null;
 
@@ -114,7 +72,7 @@ export class Sysfs {
     }
     const dir = new SysfsDir<T>(name, parent, owner);
     if (attrs) dir.tables = [attrs];
-    (parent.children ??= new SysfsChildren()).set(name, dir);
+    (parent.children ??= new SlotMap<SysfsNode>()).set(name, dir);
     return dir;
   }
 
@@ -132,6 +90,11 @@ export class Sysfs {
 
   /** Adds an attribute group to an existing directory (sysfs_create_group). */
   addAttrs<T>(dir: SysfsDir<T>, attrs: SysfsAttrTable<T>): void {
+    if (dir.children === null && dir.tables === null) {
+      // A directory just made (device_add's groups): nothing to collide with.
+      dir.tables = [attrs];
+      return;
+    }
     for (const name of Object.keys(attrs)) {
       if (dir.children?.has(name) || dir.attr(name)) {
         throw new VfioError('EEXIST', `sysfs: cannot create duplicate filename '${dir.path}/${name}'`);
@@ -151,7 +114,7 @@ export class Sysfs {
       throw new VfioError('EEXIST', `sysfs: cannot create duplicate filename '${parent.path}/${name}'`);
     }
     const link = new SysfsLink(name, parent, target);
-    (parent.children ??= new SysfsChildren()).set(name, link);
+    (parent.children ??= new SlotMap<SysfsNode>()).set(name, link);
     return link;
   }
 
