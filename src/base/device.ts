@@ -20,7 +20,7 @@ export class Device {
   driver: Driver | null = null;
   class: DeviceClass | null = null;
   /** Extra attribute groups shown in the device's sysfs directory (dev->groups). */
-  groups: SysfsAttrTable<Device>[] | null = null;
+  groups: readonly SysfsAttrTable<Device>[] | null = null;
   /** Runs on the last put (dev->release); it frees the object. */
   release: ((dev: Device) => void) | null = null;
   readonly kref = new Refcount(0, 'device');

@@ -10,16 +10,26 @@ export class Mutex {
     return this.owner !== null;
   }
 
-  /** Runs `fn` with the lock held. Taking it again from inside is the kernel's self-deadlock: a bug. */
-  withLock<T>(fn: () => T, who = 'holder'): T {
+  /** mutex_lock(): pair with unlock in a finally. Taking it again while held is the kernel's self-deadlock: a bug. */
+  lock(who = 'holder'): void {
     if (this.owner !== null) {
       throw new Error(`deadlock: ${this.name} taken by ${who} while held by ${this.owner}`);
     }
     this.owner = who;
+  }
+
+  /** mutex_unlock(). */
+  unlock(): void {
+    this.owner = null;
+  }
+
+  /** Runs `fn` with the lock held. */
+  withLock<T>(fn: () => T, who = 'holder'): T {
+    this.lock(who);
     try {
       return fn();
     } finally {
-      this.owner = null;
+      this.unlock();
     }
   }
 

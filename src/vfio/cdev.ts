@@ -9,9 +9,10 @@ import { deviceTryGetRegistration } from './registration-count.js';
 import { vfioAllocateDeviceFile } from './device-file.js';
 import type { VfioDeviceFile } from './device-file.js';
 
-/** The cdev node of a device: `/dev/vfio/devices/vfioN`. */
+/** The cdev node of a device: `/dev/vfio/devices/vfioN` (its name is always `vfio<index>`, set at register). */
 export function cdevPath(device: VfioDevice): string {
-  return device.name === '' ? numberedName('/dev/vfio/devices/vfio', device.index) : `/dev/vfio/devices/${device.name}`;
+  // The cached string: a path built afresh would be hashed again at every devfs lookup.
+  return numberedName('/dev/vfio/devices/vfio', device.index);
 }
 
 /** cdev_device_add(), the cdev half. */

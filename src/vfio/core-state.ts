@@ -22,7 +22,7 @@ export class VfioCoreState {
   /** The "vfio" class of group devices (/sys/class/vfio/<N>, /dev/vfio/<N>). */
   readonly groupClass: DeviceClass;
   readonly deviceSets = new Map<unknown, VfioDeviceSet>();
-  /** VFIO groups by their IOMMU group. */
+  /** VFIO groups of real IOMMU groups, by their IOMMU group (emulated and no-IOMMU groups are private). */
   readonly groups = new Map<IommuGroup, VfioGroup>();
   readonly options: VfioCoreOptions = { requestIntervalMs: 10_000 };
 

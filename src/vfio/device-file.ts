@@ -48,7 +48,9 @@ export function vfioDfOpen(df: VfioDeviceFile): void {
   const device = df.device;
   const set = device.devSet;
   if (set === null) throw new Error(`${deviceLabel(device)} has no device set`);
-  set.lock.withLock(() => {
+  // mutex_lock/unlock rather than withLock: no closure per open on this path.
+  set.lock.lock('vfioDfOpen');
+  try {
     // Only the group path may open a device more than once: the cdev path has no safe way to share it.
     if (device.openCount !== 0 && !df.viaGroup) throw new VfioError('EINVAL', `${deviceLabel(device)} is already open`);
     device.openCount++;
@@ -67,7 +69,9 @@ export function vfioDfOpen(df: VfioDeviceFile): void {
       }
       device.openBinding = binding;
     }
-  }, 'vfioDfOpen');
+  } finally {
+    set.lock.unlock();
+  }
   publishStep('open', device, device.openCount);
 }
 
@@ -79,22 +83,25 @@ export function vfioDfClose(df: VfioDeviceFile): void {
     hostOf(device).logger.warn({ device: deviceLabel(device) }, 'close of a device that is not open ignored');
     return;
   }
-  set.lock.withLock(() => {
+  set.lock.lock('vfioDfClose');
+  try {
     if (device.openCount > 1) {
       device.openCount--;
-      return;
+    } else {
+      const binding = device.openBinding;
+      device.openBinding = null;
+      try {
+        // closeDevice runs with the count still 1, as the kernel's vfio_df_close.
+        opsOf(device).closeDevice?.(device);
+      } finally {
+        // A driver that throws from closeDevice has a bug, but the device is closed all the same.
+        binding?.unuse(device);
+        device.openCount--;
+      }
     }
-    const binding = device.openBinding;
-    device.openBinding = null;
-    try {
-      // closeDevice runs with the count still 1, as the kernel's vfio_df_close.
-      opsOf(device).closeDevice?.(device);
-    } finally {
-      // A driver that throws from closeDevice has a bug, but the device is closed all the same.
-      binding?.unuse(device);
-      device.openCount--;
-    }
-  }, 'vfioDfClose');
+  } finally {
+    set.lock.unlock();
+  }
   publishStep('close', device, device.openCount);
 }
 

@@ -24,7 +24,8 @@ test('one set per id: shared lock and summed open count; singleton set by defaul
   for (const d of [a, b, solo]) registerEmulatedIommuDev(d);
   assert.equal(a.devSet, b.devSet);
   assert.notEqual(solo.devSet, a.devSet);
-  assert.equal(vfioCore(host).deviceSets.size, 2);
+  // The slot's set is indexed; solo's singleton set (keyed by solo itself) is not: only solo names it.
+  assert.equal(vfioCore(host).deviceSets.size, 1);
   const set = a.devSet;
   assert.ok(set);
   assert.equal(set.lock, b.devSet?.lock);
@@ -38,6 +39,25 @@ test('one set per id: shared lock and summed open count; singleton set by defaul
   assert.throws(() => assignDeviceSet(solo, null), (e: unknown) => VfioError.is(e, 'EINVAL'));
   for (const d of [a, b, solo]) putVfioDevice(d);
   assert.equal(vfioCore(host).deviceSets.size, 0, 'the last member frees a set');
+});
+
+test('a device that names a registered device as its set id joins that device singleton set', async () => {
+  const { host, parent } = makeHost();
+  const solo = allocDevice(Fn, parent, recordingOps<Fn>([]));
+  registerEmulatedIommuDev(solo);
+  const soloSet = solo.devSet;
+  assert.ok(soloSet);
+  assert.equal(soloSet.setId, solo);
+  const joiner = allocDevice(Fn, makeParent(host, 'parent1'), recordingOps<Fn>([], { init: (d) => assignDeviceSet(d, solo) }));
+  assert.equal(joiner.devSet, soloSet);
+  assert.equal(soloSet.deviceCount, 2);
+  assert.deepEqual(soloSet.devices, [solo, joiner]);
+  await unregisterGroupDev(solo);
+  putVfioDevice(solo);
+  assert.deepEqual(soloSet.devices, [joiner], 'the set outlives its first member');
+  putVfioDevice(joiner);
+  assert.equal(soloSet.deviceCount, 0);
+  assert.equal(vfioCore(host).deviceSets.size, 0);
 });
 
 test('a set-wide reset happens on the last close only when no other member is open', async () => {

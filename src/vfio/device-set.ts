@@ -25,7 +25,7 @@ export function assignDeviceSet(device: VfioDevice, setId: unknown): void {
   if (setId === null || setId === undefined) throw new VfioError('EINVAL', 'assignDeviceSet: set id must not be null');
   if (device.devSet !== null) throw new VfioError('EBUSY', 'assignDeviceSet: device already has a set');
   const sets = coreOf(device).deviceSets;
-  let set = sets.get(setId);
+  let set = sets.get(setId) ?? singletonSetOf(setId);
   if (set === undefined) {
     set = new VfioDeviceSet(setId);
     sets.set(setId, set);
@@ -35,6 +35,26 @@ export function assignDeviceSet(device: VfioDevice, setId: unknown): void {
   set.devices.push(device);
 }
 
+/**
+ * The set a device gets at register when its driver chose none (vfio_assign_device_set(device, device)). It is
+ * keyed by the device itself, which no other device names, so it stays out of the core's index: nothing could
+ * look it up, and the index would only churn a hash table per register.
+ */
+export function assignSingletonDeviceSet(device: VfioDevice): void {
+  if (device.devSet !== null) throw new VfioError('EBUSY', 'assignDeviceSet: device already has a set');
+  const set = new VfioDeviceSet(device);
+  set.deviceCount = 1;
+  set.devices.push(device);
+  device.devSet = set;
+}
+
+/** The unindexed singleton set `setId` names, if `setId` is a device that has one: joining it joins that set. */
+function singletonSetOf(setId: unknown): VfioDeviceSet | undefined {
+  if (typeof setId !== 'object' || setId === null || !('devSet' in setId)) return undefined;
+  const set = setId.devSet;
+  return set instanceof VfioDeviceSet && set.setId === setId ? set : undefined;
+}
+
 /** vfio_release_device_set(): leaves the set; the last member frees it. */
 export function releaseDeviceSet(device: VfioDevice): void {
   const set = device.devSet;
@@ -42,7 +62,10 @@ export function releaseDeviceSet(device: VfioDevice): void {
   const i = set.devices.indexOf(device);
   if (i >= 0) set.devices.splice(i, 1);
   device.devSet = null;
-  if (--set.deviceCount === 0) coreOf(device).deviceSets.delete(set.setId);
+  if (--set.deviceCount > 0) return;
+  const sets = coreOf(device).deviceSets;
+  // A singleton set was never indexed.
+  if (sets.get(set.setId) === set) sets.delete(set.setId);
 }
 
 /** vfio_device_set_open_count(): opens summed over the members; call with the set's lock held. */

@@ -19,13 +19,14 @@ class VfioGroupDev extends Device {
 const groupDevAttrs: SysfsAttrTable<Device> = Object.freeze({
   dev: { show: (d: Device) => `${VFIO_GROUP_MAJOR}:${d instanceof VfioGroupDev ? d.minor : 0}\n` },
 });
+const groupDevGroups: readonly SysfsAttrTable<Device>[] = Object.freeze([groupDevAttrs]);
 
 /** Adds the group's device to the "vfio" class; balanced by vfioGroupDevDel. */
 export function vfioGroupDevAdd(host: Host, cls: DeviceClass, name: string, minor: number): Device {
   const dev = new VfioGroupDev(minor);
   dev.name = name;
   dev.class = cls;
-  dev.groups = [groupDevAttrs];
+  dev.groups = groupDevGroups;
   // The group's storage is the VfioGroup, which outlives nothing the device needs: release has nothing to free.
   dev.release = () => {};
   deviceRegister(dev, host);

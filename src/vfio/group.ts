@@ -71,7 +71,9 @@ function groupCreate(core: VfioCoreState, iommuGroup: IommuGroup, type: VfioGrou
     throw err;
   }
   iommuGroupGet(iommuGroup);
-  core.groups.set(iommuGroup, group);
+  // Only a real IOMMU group is ever looked up (by its next device); an emulated or no-IOMMU group's IOMMU group
+  // is private to its one device, so vfio_group_find_from_iommu could never find it.
+  if (type === 'iommu') core.groups.set(iommuGroup, group);
   return group;
 }
 
@@ -118,7 +120,7 @@ export function vfioDeviceRemoveGroup(device: VfioDevice): void {
   group.iommu = null;
   iommu?.release?.();
   group.host.devfs.remove(group.devPath, group);
-  coreOf(device).groups.delete(group.iommuGroup);
+  if (group.type === 'iommu') coreOf(device).groups.delete(group.iommuGroup);
   // Balances iommuGroupGet in groupCreate.
   iommuGroupPut(group.iommuGroup);
 }

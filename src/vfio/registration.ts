@@ -5,7 +5,7 @@ import { deviceAdd, deviceDel, hostOf } from '../base/device.js';
 import { numberedName } from '../base/names.js';
 import { VfioError } from '../uapi/errno.js';
 import { sanitizer } from '../sanitizer/sanitizer.js';
-import { assignDeviceSet } from './device-set.js';
+import { assignSingletonDeviceSet } from './device-set.js';
 import { vfioDeviceGroupRegister, vfioDeviceGroupUnregister, vfioDeviceRemoveGroup, vfioDeviceSetGroup } from './group.js';
 import type { VfioGroupType } from './group.js';
 import { cdevAdd, cdevDel } from './cdev.js';
@@ -26,7 +26,7 @@ function registerDev(device: VfioDevice, type: VfioGroupType): void {
   let done = 0;
   try {
     // A driver that does not choose a set gets a singleton set just for itself.
-    if (device.devSet === null) assignDeviceSet(device, device);
+    if (device.devSet === null) assignSingletonDeviceSet(device);
     device.name = numberedName('vfio', device.index);
     vfioDeviceSetGroup(device, type);
     done = 1;

@@ -60,6 +60,8 @@ export type VfioDeviceClass<D extends VfioDevice> = new () => D;
 const vfioDeviceAttrs: SysfsAttrTable<VfioDevice> = Object.freeze({
   dev: { show: (d: VfioDevice) => `${VFIO_DEVICE_MAJOR}:${d.index}\n` },
 });
+/** dev->groups of every VFIO device: one shared list, as the kernel's static attribute group arrays. */
+const vfioDeviceGroups: readonly SysfsAttrTable<VfioDevice>[] = Object.freeze([vfioDeviceAttrs]);
 
 /** The char-device major the vfio-dev cdevs use here (the kernel allocates one dynamically). */
 export const VFIO_DEVICE_MAJOR = 511;
@@ -139,7 +141,7 @@ function vfioInitDevice<D extends VfioDevice>(device: D, parent: Device, ops: Vf
   device.release = vfioDeviceRelease;
   device.class = core.deviceClass;
   device.parent = parent;
-  device.groups = [vfioDeviceAttrs];
+  device.groups = vfioDeviceGroups;
 }
 
 function checkArgs(parent: Device, what: string): void {
