@@ -7,16 +7,37 @@ import type { LeakRecord, SanitizerReport } from './errors.js';
 interface Tracked {
   readonly kind: string;
   label: string;
-  readonly allocatedAt: string;
-  freedAt: string | null;
+  /** Where it was allocated and freed: the stacks are captured now and formatted only if a report needs them. */
+  readonly allocatedAt: CallSite;
+  freedAt: CallSite | null;
 }
 
 /** What may still be read on a freed object without a report: keeps Promise resolution and inspection sane. */
 const SAFE_KEYS = new Set<PropertyKey>(['then', Symbol.toStringTag, Symbol.for('nodejs.util.inspect.custom')]);
 
+/**
+ * A captured call stack (KASAN's stack depot entry). V8 records the frames when the Error is made and builds the
+ * text only when `.stack` is first read, so tracking a device costs a frame walk, not a string per frame.
+ */
+class CallSite {
+  readonly #error: Error;
+
+  /** @param skip frames to drop above the caller of the function that made this CallSite. */
+  constructor(readonly skip: number) {
+    // Made here, not in a field initializer, which V8 may show as a frame of its own.
+    this.#error = new Error();
+  }
+
+  /** Up to 8 frames, starting at the caller `skip` levels up. */
+  get text(): string {
+    // Frames 0 and 1 are "Error" and this constructor.
+    const lines = (this.#error.stack ?? '').split('\n').slice(2 + this.skip);
+    return lines.slice(0, 8).join('\n');
+  }
+}
+
 function callerStack(skip: number): string {
-  const lines = (new Error().stack ?? '').split('\n').slice(2 + skip);
-  return lines.slice(0, 8).join('\n');
+  return new CallSite(skip + 1).text;
 }
 
 function defaultEnabled(): boolean {
@@ -53,7 +74,7 @@ export class Sanitizer {
   /** Starts tracking an object (the kernel's kmalloc under KASAN). */
   track(obj: object, kind: string, label: string): void {
     if (!this.enabled) return;
-    const t: Tracked = { kind, label, allocatedAt: callerStack(1), freedAt: null };
+    const t: Tracked = { kind, label, allocatedAt: new CallSite(1), freedAt: null };
     this.tracked.set(obj, t);
     const id = this.nextId++;
     this.ids.set(obj, id);
@@ -81,7 +102,7 @@ export class Sanitizer {
   assertLive(obj: object, op: string): void {
     if (!this.enabled) return;
     const t = this.tracked.get(obj);
-    if (t?.freedAt != null) throw new UseAfterFreeError(t.label, op, t.freedAt);
+    if (t?.freedAt != null) throw new UseAfterFreeError(t.label, op, t.freedAt.text);
   }
 
   /**
@@ -92,8 +113,8 @@ export class Sanitizer {
     if (!this.enabled) return;
     const t = this.tracked.get(obj);
     if (!t) return;
-    if (t.freedAt !== null) throw new DoubleFreeError(t.label, t.freedAt);
-    t.freedAt = callerStack(1);
+    if (t.freedAt !== null) throw new DoubleFreeError(t.label, t.freedAt.text);
+    t.freedAt = new CallSite(1);
     const id = this.ids.get(obj);
     if (id !== undefined) this.live.delete(id);
     poison(obj, t);
@@ -109,7 +130,7 @@ export class Sanitizer {
   leaks(kind?: string): LeakRecord[] {
     const out: LeakRecord[] = [];
     for (const t of this.live.values()) {
-      if (kind === undefined || t.kind === kind) out.push({ object: t.label, kind: t.kind, allocatedAt: t.allocatedAt });
+      if (kind === undefined || t.kind === kind) out.push({ object: t.label, kind: t.kind, allocatedAt: t.allocatedAt.text });
     }
     return out;
   }
@@ -123,7 +144,7 @@ export class Sanitizer {
   assertNoLeaks(mark = 0): void {
     const leaks: LeakRecord[] = [];
     for (const [id, t] of this.live) {
-      if (id > mark) leaks.push({ object: t.label, kind: t.kind, allocatedAt: t.allocatedAt });
+      if (id > mark) leaks.push({ object: t.label, kind: t.kind, allocatedAt: t.allocatedAt.text });
     }
     if (leaks.length > 0) throw new LeakError(leaks);
   }
@@ -141,18 +162,16 @@ export class Sanitizer {
 
 function poison(obj: object, t: Tracked): void {
   const uaf = (field: PropertyKey): never => {
-    throw new UseAfterFreeError(t.label, String(field), t.freedAt ?? '');
+    throw new UseAfterFreeError(t.label, String(field), t.freedAt?.text ?? '');
   };
   if (!Object.isExtensible(obj)) return;
-  for (const key of Reflect.ownKeys(obj)) {
-    const desc = Object.getOwnPropertyDescriptor(obj, key);
-    if (!desc?.configurable) continue;
-    Object.defineProperty(obj, key, {
-      configurable: false,
-      enumerable: false,
-      get: () => uaf(key),
-      set: () => uaf(key),
-    });
+  // Fields are deleted (last first, which V8 undoes cheaply) rather than replaced by throwing accessors: a read or
+  // write of any of them then reaches the trap on the prototype below, which names the field all the same, and a
+  // free costs a few deletes instead of a dictionary of accessor pairs.
+  const keys = Reflect.ownKeys(obj);
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const key = keys[i];
+    if (key !== undefined && Object.getOwnPropertyDescriptor(obj, key)?.configurable) Reflect.deleteProperty(obj, key);
   }
   const proto: object | null = Object.getPrototypeOf(obj);
   // Methods and absent fields resolve through the prototype: a proxy there reports them by name.
