@@ -1,38 +1,43 @@
-// One life-cycle measurement (alloc, register, open, close, unregister, put, repeated) against a build of the
-// core: `node bench/lifecycle-cycles.mjs DIST SECONDS SANITIZE` prints {"cycles_per_s": N}. DIST is dist-test/
-// of this checkout or of a baseline commit built by lifecycle.bench.mjs, so both run the same loop.
+// The life-cycle loop (alloc, register, open, close, unregister, put, repeated) against one build of the core.
+// lifecycle.bench.mjs loads this checkout's dist-test/ and a baseline commit's build side by side in one process
+// and alternates short slices of the two, so both see the same machine at the same moment.
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 
-const [distArg = 'dist-test', secondsArg = '2', sanitizeArg = '0'] = process.argv.slice(2);
-const dist = pathToFileURL(resolve(distArg)).href;
-const { Host } = await import(`${dist}/base/host.js`);
-const { Device, deviceRegister } = await import(`${dist}/base/device.js`);
-const { sanitizer } = await import(`${dist}/sanitizer/index.js`);
-const vfio = await import(`${dist}/vfio/index.js`);
-
-class BenchDev extends vfio.VfioDevice {
-  counter = 0;
-}
-const ops = Object.freeze({
-  name: 'bench',
-  init(d) {
-    d.counter = 1;
-  },
-  openDevice(d) {
-    d.counter++;
-  },
-  closeDevice(d) {
-    d.counter--;
-  },
-});
-
-async function cycles(seconds) {
+/** Imports what the loop needs from a dist directory (dist-test/ of some build). */
+export async function loadCore(dist) {
+  const url = pathToFileURL(resolve(dist)).href;
+  const { Host } = await import(`${url}/base/host.js`);
+  const { Device, deviceRegister } = await import(`${url}/base/device.js`);
+  const { sanitizer } = await import(`${url}/sanitizer/index.js`);
+  const vfio = await import(`${url}/vfio/index.js`);
+  class BenchDev extends vfio.VfioDevice {
+    counter = 0;
+  }
+  const ops = Object.freeze({
+    name: 'bench',
+    init(d) {
+      d.counter = 1;
+    },
+    openDevice(d) {
+      d.counter++;
+    },
+    closeDevice(d) {
+      d.counter--;
+    },
+  });
   const host = new Host();
   const parent = new Device();
   parent.name = 'mdev0';
   parent.release = () => {};
   deviceRegister(parent, host);
+  return { vfio, sanitizer, BenchDev, ops, parent };
+}
+
+/** Runs the loop for `seconds` with the sanitizer on or off; returns cycles/s. */
+export async function cycles(core, seconds, sanitize = false) {
+  const { vfio, BenchDev, ops, parent } = core;
+  core.sanitizer.enabled = sanitize;
   let n = 0;
   const start = performance.now();
   const deadline = start + seconds * 1000;
@@ -49,7 +54,3 @@ async function cycles(seconds) {
   }
   return n / ((performance.now() - start) / 1000);
 }
-
-sanitizer.enabled = sanitizeArg === '1';
-await cycles(0.3);
-console.log(JSON.stringify({ cycles_per_s: Math.round(await cycles(Number(secondsArg))) }));

@@ -2,10 +2,11 @@
 // on, the same loop run against a baseline commit in the same run, and heap bytes per registered idle device
 // over 10,000 devices. One JSON line per figure.
 //
-// This VM's speed drifts by up to 2x from hour to hour, so a recorded number is no baseline: the bench builds
+// This VM's speed drifts by up to 2x from minute to minute, so a recorded number is no baseline: the bench builds
 // the core of LIFECYCLE_BASELINE (default 617acdd, the life cycle as issue 14 found it) from git into
-// bench/out/, then runs bench/lifecycle-cycles.mjs against it and against this checkout in alternation,
-// LIFECYCLE_ROUNDS (default 3) times each, and reports the ratio of the medians.
+// bench/out/, loads it next to this checkout's dist-test/ in the same process, and alternates short slices of
+// the two (LIFECYCLE_PAIRS pairs, default 15, of LIFECYCLE_SLICE_SECONDS, default 0.3): the ratio is the median
+// of the per-pair ratios, so drift hits both sides of a pair alike.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -13,14 +14,14 @@ import { fileURLToPath } from 'node:url';
 import { Host } from '../dist-test/base/host.js';
 import { Device, deviceRegister } from '../dist-test/base/device.js';
 import { sanitizer } from '../dist-test/sanitizer/index.js';
+import { loadCore, cycles } from './lifecycle-cycles.mjs';
 import { VfioDevice, allocDevice, putVfioDevice, registerEmulatedIommuDev, unregisterGroupDev } from '../dist-test/vfio/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
-const worker = join(here, 'lifecycle-cycles.mjs');
 const baseline = process.env['LIFECYCLE_BASELINE'] ?? '617acdd';
-const rounds = Number(process.env['LIFECYCLE_ROUNDS'] ?? '3');
-const seconds = '2';
+const pairs = Number(process.env['LIFECYCLE_PAIRS'] ?? '15');
+const slice = Number(process.env['LIFECYCLE_SLICE_SECONDS'] ?? '0.3');
 
 function emit(bench, unit, value, extra = {}) {
   console.log(JSON.stringify({ bench, unit, value, ...extra }));
@@ -29,16 +30,6 @@ function emit(bench, unit, value, extra = {}) {
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
-}
-
-/** Runs one measurement in a fresh process; returns cycles/s. */
-function measure(dist, sanitize) {
-  const r = spawnSync(process.execPath, ['--expose-gc', worker, dist, seconds, sanitize ? '1' : '0'], {
-    encoding: 'utf8',
-    cwd: root,
-  });
-  if (r.status !== 0) throw new Error(`lifecycle-cycles failed on ${dist}: ${r.stderr}`);
-  return JSON.parse(r.stdout).cycles_per_s;
 }
 
 /** Builds the baseline commit's core into bench/out/lifecycle-<commit>/dist-test; returns that path or a reason. */
@@ -103,28 +94,43 @@ async function heapPerDevice(count) {
   return (after - before) / count;
 }
 
-const hereDist = join(root, 'dist-test');
 const base = buildBaseline(baseline);
+const current = await loadCore(join(root, 'dist-test'));
+const previous = base.dist ? await loadCore(base.dist) : null;
+// Warm both up before measuring.
+await cycles(current, slice);
+if (previous) await cycles(previous, slice);
 const now = [];
 const then = [];
-for (let i = 0; i < rounds; i++) {
-  if (base.dist) then.push(measure(base.dist, false));
-  now.push(measure(hereDist, false));
+const ratios = [];
+for (let i = 0; i < pairs; i++) {
+  // Alternate which side goes first, so neither always runs right after the other's garbage.
+  let b = 0;
+  if (previous && i % 2 === 1) b = await cycles(previous, slice);
+  const a = await cycles(current, slice);
+  if (previous && i % 2 === 0) b = await cycles(previous, slice);
+  now.push(Math.round(a));
+  if (previous) {
+    then.push(Math.round(b));
+    ratios.push(a / b);
+  }
 }
-const off = median(now);
-emit('lifecycle.cycles_sanitizer_off', 'cycles/s', off, { target: 500000, runs: now });
-if (base.dist) {
-  const was = median(then);
-  emit('lifecycle.ratio_to_baseline', 'ratio', Number((off / was).toFixed(3)), {
+const off = Math.round(median(now));
+emit('lifecycle.cycles_sanitizer_off', 'cycles/s', off, { target: 500000, min: Math.min(...now), max: Math.max(...now) });
+if (previous) {
+  emit('lifecycle.ratio_to_baseline', 'ratio', Number(median(ratios).toFixed(3)), {
     target: 2,
     baseline_commit: base.sha.slice(0, 12),
-    baseline_cycles: was,
-    baseline_runs: then,
+    baseline_cycles: Math.round(median(then)),
+    pair_ratio_min: Number(Math.min(...ratios).toFixed(3)),
+    pair_ratio_max: Number(Math.max(...ratios).toFixed(3)),
+    pairs,
   });
 } else {
   emit('lifecycle.ratio_to_baseline', 'ratio', null, { skipped: base.skipped });
 }
-const on = measure(hereDist, true);
+const on = Math.round(await cycles(current, 2, true));
+current.sanitizer.enabled = false;
 emit('lifecycle.cycles_sanitizer_on', 'cycles/s', on);
 emit('lifecycle.sanitizer_on_ratio_to_off', 'ratio', Number((on / off).toFixed(3)));
 emit('lifecycle.heap_per_registered_device', 'bytes', Math.round(await heapPerDevice(10000)), { devices: 10000, target_max: 4096 });
