@@ -2,7 +2,7 @@
 // (vfio-user.rst; libvfio-user handle_region_access/is_valid_region_access for the errnos). The access is checked
 // here, once, against the region as GET_REGION_INFO reported it; the device file and the driver trust it. This
 // is the hot path: the reply is written into the connection's batch buffer and nothing else is allocated but views.
-import { check } from '../uapi/errno.js';
+import { VfioError, check } from '../uapi/errno.js';
 import { VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE } from '../uapi/region-info.js';
 import type { CommandHandler } from './handler.js';
 import type { Connection } from './connection.js';
@@ -29,11 +29,18 @@ function maxXfer(conn: Connection): number {
   return conn.negotiated?.server.maxDataXferSize ?? 0;
 }
 
-/** EINVAL (as libvfio-user) unless [offset, offset + count) is inside region `index` and the region allows `flag`. */
+/**
+ * EINVAL (as libvfio-user) unless [offset, offset + count) is inside region `index` and the region allows `flag`.
+ * Every message passes here: the error text is built only when the check fails.
+ */
 function checkAccess(conn: Connection, index: number, offset: number, count: number, flag: number): void {
   const r = conn.du.region(index);
-  check(count > 0 && offset + count <= r.size, 'EINVAL', `access of ${count} at ${offset} outside region ${index} of ${r.size} bytes`);
-  check((r.flags & flag) !== 0, 'EINVAL', `region ${index} is not ${flag === VFIO_REGION_INFO_FLAG_READ ? 'readable' : 'writable'}`);
+  if (!(count > 0 && offset + count <= r.size)) {
+    throw new VfioError('EINVAL', `access of ${count} at ${offset} outside region ${index} of ${r.size} bytes`);
+  }
+  if ((r.flags & flag) === 0) {
+    throw new VfioError('EINVAL', `region ${index} is not ${flag === VFIO_REGION_INFO_FLAG_READ ? 'readable' : 'writable'}`);
+  }
 }
 
 export const regionHandlers: ReadonlyMap<number, CommandHandler> = new Map<number, CommandHandler>([

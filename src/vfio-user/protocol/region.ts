@@ -1,6 +1,6 @@
 // REGION_READ, REGION_WRITE and REGION_WRITE_MULTI payloads (vfio-user.rst; libvfio-user
 // is_valid_region_access() for errnos; QEMU hw/vfio-user/protocol.h VFIOUserRegionRW/VFIOUserWROne).
-import { check } from '../../uapi/errno.js';
+import { VfioError, check } from '../../uapi/errno.js';
 import {
   VFIO_USER_F_TYPE_REPLY,
   VFIO_USER_HDR_SIZE,
@@ -43,13 +43,14 @@ function writeOffset(buf: Buffer, off: number, value: number): void {
  * write whose data length differs from count. Region index and bounds are the handler's to check.
  */
 export function readRegionAccess(payload: Buffer, write: boolean, maxDataXferSize: number, out: RegionAccess): RegionAccess {
-  check(payload.length >= VFIO_USER_REGION_ACCESS_SIZE, 'EINVAL', `region access payload of ${payload.length} bytes`);
+  // The server's hot path: error texts are built only when a check fails.
+  if (payload.length < VFIO_USER_REGION_ACCESS_SIZE) throw new VfioError('EINVAL', `region access payload of ${payload.length} bytes`);
   out.offset = readOffset(payload, 0);
   out.region = payload.readUInt32LE(8);
   out.count = payload.readUInt32LE(12);
-  check(out.count <= maxDataXferSize, 'EINVAL', `region access of ${out.count} bytes`);
-  if (write) {
-    check(payload.length - VFIO_USER_REGION_ACCESS_SIZE === out.count, 'EINVAL', `region write of ${out.count} bytes in ${payload.length}`);
+  if (out.count > maxDataXferSize) throw new VfioError('EINVAL', `region access of ${out.count} bytes`);
+  if (write && payload.length - VFIO_USER_REGION_ACCESS_SIZE !== out.count) {
+    throw new VfioError('EINVAL', `region write of ${out.count} bytes in ${payload.length}`);
   }
   return out;
 }
