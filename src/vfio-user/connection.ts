@@ -21,6 +21,7 @@ import {
 import { ReplyBatch } from './reply-batch.js';
 import { ServerRequests } from './server-requests.js';
 import { Transport } from './transport.js';
+import { ViewCache } from './view-cache.js';
 
 let connectionIds = 0;
 
@@ -35,6 +36,7 @@ export class Connection {
   user: DeviceUser | undefined;
   readonly #replies: ReplyBatch;
   readonly #requests = new ServerRequests();
+  readonly #views = new ViewCache();
   #pollNs: number;
   #closed = false;
   #inLoop = false;
@@ -92,14 +94,27 @@ export class Connection {
 
   // ---- replies (reply-batch.ts) ----
 
-  /** A reply buffer of `size` bytes, from the batch's scratch area when it fits; queue() it once written. */
-  allocReply(size: number): Buffer {
-    return this.#replies.alloc(size);
+  /**
+   * Room for a reply of `size` bytes: where it starts in replyBuffer (the batch's scratch area when it fits).
+   * Write it there, then commitReply() it.
+   */
+  reserveReply(size: number): number {
+    return this.#replies.reserve(size);
   }
 
-  /** Queues a whole reply built by the caller into the batch. */
-  queue(buf: Uint8Array): void {
-    this.#replies.queue(buf);
+  /** The buffer the last reserveReply() made room in. */
+  get replyBuffer(): Buffer {
+    return this.#replies.buffer;
+  }
+
+  /** Queues buf[at, at + length), a reply written where reserveReply() made room. */
+  commitReply(buf: Buffer, at: number, length: number): void {
+    this.#replies.commit(buf, at, length);
+  }
+
+  /** buf[at, at + length) as a view for a device to read or fill during one call (see ViewCache). */
+  view(buf: Buffer, at: number, length: number): Uint8Array {
+    return this.#views.view(buf, at, length);
   }
 
   /** Replies to `msg` with `payload` (unless it asked for no reply). fds go alone, with their first byte. */

@@ -17,7 +17,7 @@ const MAX_IOVECS = 64;
 const COPY_MAX = 4096;
 
 /**
- * The reply batch: small replies are carved from one scratch buffer one after the other, so they form one
+ * The reply batch: small replies are written into one scratch buffer one after the other, so they form one
  * run [#runStart, #runEnd) of it; other buffers, and runs that ended, are iovecs in #out. The scratch is reused
  * only once a batch is handed to the transport with the requests it answers consumed (exchange, finish), never
  * while a handler may hold a reply.
@@ -29,34 +29,51 @@ export class ReplyBatch {
   #scratchPos = 0;
   #runStart = 0;
   #runEnd = 0;
+  /** Where the last reserve() made room. */
+  #buf: Buffer = this.#scratch;
 
   constructor(transport: Transport) {
     this.#transport = transport;
   }
 
-  /** A reply buffer of `size` bytes, from the scratch area when it fits; queue() it once written. */
-  alloc(size: number): Buffer {
-    if (this.#scratchPos + size <= SCRATCH) {
-      const b = this.#scratch.subarray(this.#scratchPos, this.#scratchPos + size);
-      this.#scratchPos += size;
-      return b;
+  /**
+   * Makes room for a reply of `size` bytes and returns where it starts in `buffer`: the scratch area when it
+   * fits, else a buffer of its own. Write the reply there, then commit() it; one not committed is not sent.
+   * Offsets, not views, so that a reply costs no allocation.
+   */
+  reserve(size: number): number {
+    const at = this.#scratchPos;
+    if (at + size <= SCRATCH) {
+      this.#scratchPos = at + size;
+      this.#buf = this.#scratch;
+      return at;
     }
-    return Buffer.allocUnsafe(size);
+    this.#buf = Buffer.allocUnsafe(size);
+    return 0;
   }
 
-  /** Queues a whole reply (or request) built by the caller into the batch. */
-  queue(buf: Uint8Array): void {
-    if (buf.buffer === this.#scratch.buffer) {
-      const at = buf.byteOffset - this.#scratch.byteOffset;
-      if (at === this.#runEnd && this.#runEnd > this.#runStart) {
-        this.#runEnd += buf.length;
-        return;
-      }
-      this.#endRun();
-      this.#runStart = at;
-      this.#runEnd = at + buf.length;
+  /** The buffer the last reserve() made room in (until the next reserve). */
+  get buffer(): Buffer {
+    return this.#buf;
+  }
+
+  /** Queues buf[at, at + length), a reply written where reserve() made room. */
+  commit(buf: Buffer, at: number, length: number): void {
+    if (buf !== this.#scratch) {
+      this.queue(buf.subarray(at, at + length));
       return;
     }
+    if (at === this.#runEnd && this.#runEnd > this.#runStart) {
+      this.#runEnd += length;
+      return;
+    }
+    this.#endRun();
+    this.#runStart = at;
+    this.#runEnd = at + length;
+  }
+
+  /** Queues a whole reply (or request) built by the caller in a buffer of its own into the batch. */
+  queue(buf: Uint8Array): void {
     this.#endRun();
     this.#out.push(buf);
     if (this.#out.length >= MAX_IOVECS) this.flush();
@@ -81,14 +98,16 @@ export class ReplyBatch {
       return;
     }
     if (len <= COPY_MAX) {
-      const b = this.alloc(VFIO_USER_HDR_SIZE + len);
-      writeReplyHeader(b, 0, h.msgId, h.cmd, len);
-      if (payload !== undefined) b.set(payload, VFIO_USER_HDR_SIZE);
-      this.queue(b);
+      const at = this.reserve(VFIO_USER_HDR_SIZE + len);
+      const b = this.#buf;
+      writeReplyHeader(b, at, h.msgId, h.cmd, len);
+      if (payload !== undefined) b.set(payload, at + VFIO_USER_HDR_SIZE);
+      this.commit(b, at, VFIO_USER_HDR_SIZE + len);
     } else {
-      const head = this.alloc(VFIO_USER_HDR_SIZE);
-      writeReplyHeader(head, 0, h.msgId, h.cmd, len);
-      this.queue(head);
+      const at = this.reserve(VFIO_USER_HDR_SIZE);
+      const b = this.#buf;
+      writeReplyHeader(b, at, h.msgId, h.cmd, len);
+      this.commit(b, at, VFIO_USER_HDR_SIZE);
       if (payload !== undefined) this.queue(payload);
     }
   }
@@ -96,9 +115,10 @@ export class ReplyBatch {
   /** An error reply (the bare header with the error flag), unless the command asked for none. */
   replyError(h: VfioUserHeader, errno: number): void {
     if (h.flags & VFIO_USER_F_NO_REPLY) return;
-    const b = this.alloc(VFIO_USER_HDR_SIZE);
-    writeErrorReply(b, 0, h.msgId, h.cmd, errno);
-    this.queue(b);
+    const at = this.reserve(VFIO_USER_HDR_SIZE);
+    const b = this.#buf;
+    writeErrorReply(b, at, h.msgId, h.cmd, errno);
+    this.commit(b, at, VFIO_USER_HDR_SIZE);
   }
 
   /** Sends the batch so far with one sendmsgv (the transport copies what the socket does not take). */

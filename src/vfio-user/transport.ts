@@ -147,8 +147,8 @@ export class Transport {
 
   /** Hands n received bytes (and their fds) to the framer and grows the buffer when it was filled. */
   #framed(n: number, fds: number[] | undefined): void {
-    // Messages are views of the buffer: the owner handles all of them before the next receive().
-    this.framer.push(this.#buf.subarray(0, n), fds);
+    // Messages lie in the buffer: the owner handles all of them before the next receive().
+    this.framer.push(this.#buf, fds, n);
     if (n === this.#buf.length && this.#buf.length < this.#maxRecv) {
       this.#buf = Buffer.allocUnsafe(Math.min(this.#buf.length * 2, this.#maxRecv));
     }

@@ -70,6 +70,21 @@ test('several messages in one chunk come out as views of it, in order', (t) => {
   assert.equal(framer.buffered, 0);
 });
 
+test('a chunk pushed with a length is framed up to it; messages locate their payload in it', (t) => {
+  const { framer } = setup(t);
+  // A receive buffer with a message and a half in its filled part and stale bytes after it.
+  const buf = Buffer.concat([a, b.subarray(0, 20), Buffer.alloc(64, 0xee)]);
+  framer.push(buf, undefined, a.length + 20);
+  const [m1] = drain(framer);
+  assert.equal(framer.buffered, 20);
+  assert.equal(msg(m1).bytes, buf);
+  assert.deepEqual([msg(m1).payloadOffset, msg(m1).payloadLength], [16, a.length - 16]);
+  framer.push(b.subarray(20));
+  const [m2] = drain(framer);
+  assert.equal(msg(m2).payload.toString(), 'hello world, a region write');
+  assert.equal(msg(m2).bytes.subarray(msg(m2).payloadOffset, msg(m2).payloadOffset + msg(m2).payloadLength).toString(), 'hello world, a region write');
+});
+
 test('headers and bodies split at every byte reassemble', (t) => {
   const { framer } = setup(t);
   const stream = Buffer.concat([a, b, c, a]);

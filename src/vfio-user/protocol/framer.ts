@@ -18,21 +18,35 @@ export function maxMessageSizeFor(maxDataXferSize: number): number {
 const NO_FDS: readonly number[] = Object.freeze([]);
 
 /**
- * One whole message. Its payload may be a view into the chunk it arrived in (no copy): handle it,
- * or copy it, before the memory of that chunk is reused. The message owns its fds until a handler
- * takes them with takeFds(); whatever is not taken must be closed with closeFds().
+ * One whole message. Its payload may lie in the chunk it arrived in (no copy): handle it, or copy it,
+ * before the memory of that chunk is reused. The message owns its fds until a handler takes them with
+ * takeFds(); whatever is not taken must be closed with closeFds().
  */
 export class VfioUserMessage {
   readonly header: VfioUserHeader;
-  readonly payload: Buffer;
+  /** The memory the payload lies in: payload is bytes[payloadOffset, payloadOffset + payloadLength). */
+  readonly bytes: Buffer;
+  readonly payloadOffset: number;
+  readonly payloadLength: number;
+  #payload: Buffer | undefined;
   #fds: readonly number[];
   readonly #closeFd: (fd: number) => void;
 
-  constructor(header: VfioUserHeader, payload: Buffer, fds: readonly number[], closeFd: (fd: number) => void) {
+  constructor(header: VfioUserHeader, bytes: Buffer, payloadOffset: number, payloadLength: number, fds: readonly number[], closeFd: (fd: number) => void) {
     this.header = header;
-    this.payload = payload;
+    this.bytes = bytes;
+    this.payloadOffset = payloadOffset;
+    this.payloadLength = payloadLength;
     this.#fds = fds;
     this.#closeFd = closeFd;
+  }
+
+  /**
+   * The payload as a view of `bytes`, made on first use: a Buffer view costs more than the rest of framing a
+   * small message, and the hot handlers (REGION_READ/WRITE) read `bytes` in place instead.
+   */
+  get payload(): Buffer {
+    return (this.#payload ??= this.bytes.subarray(this.payloadOffset, this.payloadOffset + this.payloadLength));
   }
 
   /** Number of fds the message still owns. */
@@ -149,11 +163,14 @@ export class MessageFramer {
     return this.#dead;
   }
 
-  /** Feeds one chunk and the fds received with it. The framer owns the fds from here on. */
-  push(chunk: Buffer, fds?: readonly number[]): void {
+  /**
+   * Feeds one chunk, chunk[0, length), and the fds received with it. The framer owns the fds from here on.
+   * `length` lets a receive buffer be pushed without a view of its filled part.
+   */
+  push(chunk: Buffer, fds?: readonly number[], length = chunk.length): void {
     this.#lastMessage = undefined;
     this.#lastDiscarded = false;
-    this.#frame(chunk);
+    this.#frame(chunk, Math.min(length, chunk.length));
     if (fds !== undefined && fds.length > 0) this.#attachFds(fds);
   }
 
@@ -173,9 +190,8 @@ export class MessageFramer {
     return this.#hdrLen > 0 || this.#body !== undefined;
   }
 
-  #frame(chunk: Buffer): void {
+  #frame(chunk: Buffer, len: number): void {
     if (this.#dead) return;
-    const len = chunk.length;
     let pos = 0;
     while (pos < len && !this.#dead) {
       if (this.#skip > 0) {
@@ -212,7 +228,7 @@ export class MessageFramer {
       if (!this.#sizeOk(header)) continue;
       const bodySize = header.msgSize - VFIO_USER_HDR_SIZE;
       if (len - pos >= bodySize) {
-        this.#emit(header, chunk.subarray(pos, pos + bodySize));
+        this.#emit(header, chunk, pos, bodySize);
         pos += bodySize;
       } else {
         this.#startSplit(header);
@@ -271,7 +287,7 @@ export class MessageFramer {
   #startSplit(header: VfioUserHeader): void {
     const bodySize = header.msgSize - VFIO_USER_HDR_SIZE;
     if (bodySize === 0) {
-      this.#emit(header, Buffer.alloc(0));
+      this.#emit(header, this.#hdrBuf, 0, 0);
       return;
     }
     this.#header = header;
@@ -286,13 +302,13 @@ export class MessageFramer {
     this.#header = undefined;
     this.#body = undefined;
     this.#bodyLen = 0;
-    this.#emit(header, body);
+    this.#emit(header, body, 0, body.length);
   }
 
-  #emit(header: VfioUserHeader, payload: Buffer): void {
+  #emit(header: VfioUserHeader, bytes: Buffer, payloadOffset: number, payloadLength: number): void {
     const fds = this.#fds ?? NO_FDS;
     this.#fds = undefined;
-    const msg = new VfioUserMessage(header, payload, fds, this.#closeFd);
+    const msg = new VfioUserMessage(header, bytes, payloadOffset, payloadLength, fds, this.#closeFd);
     this.#lastMessage = msg;
     this.#lastDiscarded = false;
     this.#queue.push(msg);

@@ -43,14 +43,22 @@ function writeOffset(buf: Buffer, off: number, value: number): void {
  * write whose data length differs from count. Region index and bounds are the handler's to check.
  */
 export function readRegionAccess(payload: Buffer, write: boolean, maxDataXferSize: number, out: RegionAccess): RegionAccess {
-  // The server's hot path: error texts are built only when a check fails.
-  if (payload.length < VFIO_USER_REGION_ACCESS_SIZE) throw new VfioError('EINVAL', `region access payload of ${payload.length} bytes`);
-  out.offset = readOffset(payload, 0);
-  out.region = payload.readUInt32LE(8);
-  out.count = payload.readUInt32LE(12);
+  return readRegionAccessAt(payload, 0, payload.length, write, maxDataXferSize, out);
+}
+
+/**
+ * readRegionAccess of the payload at buf[at, at + length), read in place (the server's hot path, which has
+ * no view of the payload). The data, if any, is at buf[at + 16, at + 16 + count).
+ */
+export function readRegionAccessAt(buf: Buffer, at: number, length: number, write: boolean, maxDataXferSize: number, out: RegionAccess): RegionAccess {
+  // Error texts are built only when a check fails.
+  if (length < VFIO_USER_REGION_ACCESS_SIZE) throw new VfioError('EINVAL', `region access payload of ${length} bytes`);
+  out.offset = readOffset(buf, at);
+  out.region = buf.readUInt32LE(at + 8);
+  out.count = buf.readUInt32LE(at + 12);
   if (out.count > maxDataXferSize) throw new VfioError('EINVAL', `region access of ${out.count} bytes`);
-  if (write && payload.length - VFIO_USER_REGION_ACCESS_SIZE !== out.count) {
-    throw new VfioError('EINVAL', `region write of ${out.count} bytes in ${payload.length}`);
+  if (write && length - VFIO_USER_REGION_ACCESS_SIZE !== out.count) {
+    throw new VfioError('EINVAL', `region write of ${out.count} bytes in ${length}`);
   }
   return out;
 }
@@ -83,9 +91,12 @@ export function writeRegionReadReply(buf: Buffer, off: number, msgId: number, ac
   return p + VFIO_USER_REGION_ACCESS_SIZE;
 }
 
-/** Writes a whole REGION_WRITE reply (32 bytes) at `off` and returns its size. */
+/** Size of a REGION_WRITE reply: the header and the access echoed without data. */
+export const VFIO_USER_REGION_WRITE_REPLY_SIZE = VFIO_USER_HDR_SIZE + VFIO_USER_REGION_ACCESS_SIZE;
+
+/** Writes a whole REGION_WRITE reply (VFIO_USER_REGION_WRITE_REPLY_SIZE bytes) at `off` and returns its size. */
 export function writeRegionWriteReply(buf: Buffer, off: number, msgId: number, access: RegionAccess): number {
-  const size = VFIO_USER_HDR_SIZE + VFIO_USER_REGION_ACCESS_SIZE;
+  const size = VFIO_USER_REGION_WRITE_REPLY_SIZE;
   writeHeader(buf, off, msgId, VFIO_USER_REGION_WRITE, size, VFIO_USER_F_TYPE_REPLY, 0);
   const p = off + VFIO_USER_HDR_SIZE;
   writeOffset(buf, p, access.offset);
