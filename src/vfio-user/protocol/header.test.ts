@@ -3,9 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   createHeader,
+  getUnalignedLe16,
+  getUnalignedLe32,
   isCommand,
   isErrorReply,
   isReply,
+  putUnalignedLe16,
+  putUnalignedLe32,
   readHeader,
   vfioUserCommandName,
   VFIO_USER_DEVICE_FEATURE,
@@ -32,6 +36,19 @@ test('header round-trips through a reused object at an offset', () => {
   assert.deepEqual(h, { msgId: 0xbeef, cmd: 9, msgSize: 32, flags: 0x10, errorNo: 0xfffffffe });
   assert.ok(isCommand(h));
   assert.ok(!wantsReply(h));
+});
+
+test('unaligned little-endian gets and puts agree with Buffer, store modulo the width and read zeros past the end', () => {
+  const b = Buffer.alloc(12);
+  putUnalignedLe32(b, 1, 0xfedc_ba98);
+  putUnalignedLe16(b, 5, 0x1234);
+  assert.equal(b.readUInt32LE(1), 0xfedc_ba98);
+  assert.equal(b.readUInt16LE(5), 0x1234);
+  assert.equal(getUnalignedLe32(b, 1), 0xfedc_ba98);
+  assert.equal(getUnalignedLe16(b, 5), 0x1234);
+  putUnalignedLe32(b, 8, 0x1_0000_0005);
+  assert.equal(getUnalignedLe32(b, 8), 5);
+  assert.equal(getUnalignedLe32(b, 10), 0); // two bytes past the end read as zeros
 });
 
 test('command numbers match the spec table and name themselves', () => {

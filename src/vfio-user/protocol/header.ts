@@ -80,16 +80,42 @@ export function createHeader(): VfioUserHeader {
   return { msgId: 0, cmd: 0, msgSize: 0, flags: 0, errorNo: 0 };
 }
 
+/*
+ * get_unaligned_le16/32 and put_unaligned_le16/32 for the per-message path: Buffer's readUInt32LE and
+ * writeUInt32LE check their arguments on every call, which costs more than the access. The caller has
+ * checked the range (a get past the end reads zeros); a put stores its value modulo 2^16 or 2^32, so it is for
+ * values that fit.
+ */
+export function getUnalignedLe16(buf: Uint8Array, off: number): number {
+  return (buf[off] ?? 0) | ((buf[off + 1] ?? 0) << 8);
+}
+
+export function getUnalignedLe32(buf: Uint8Array, off: number): number {
+  return ((buf[off] ?? 0) | ((buf[off + 1] ?? 0) << 8) | ((buf[off + 2] ?? 0) << 16) | ((buf[off + 3] ?? 0) << 24)) >>> 0;
+}
+
+export function putUnalignedLe16(buf: Uint8Array, off: number, value: number): void {
+  buf[off] = value;
+  buf[off + 1] = value >>> 8;
+}
+
+export function putUnalignedLe32(buf: Uint8Array, off: number, value: number): void {
+  buf[off] = value;
+  buf[off + 1] = value >>> 8;
+  buf[off + 2] = value >>> 16;
+  buf[off + 3] = value >>> 24;
+}
+
 /**
  * Decodes the 16 bytes at `off` into `out` (no allocation) and returns `out`.
  * The caller guarantees 16 readable bytes; the fields are not validated here.
  */
 export function readHeader(buf: Buffer, off: number, out: VfioUserHeader): VfioUserHeader {
-  out.msgId = buf.readUInt16LE(off);
-  out.cmd = buf.readUInt16LE(off + 2);
-  out.msgSize = buf.readUInt32LE(off + 4);
-  out.flags = buf.readUInt32LE(off + 8);
-  out.errorNo = buf.readUInt32LE(off + 12);
+  out.msgId = getUnalignedLe16(buf, off);
+  out.cmd = getUnalignedLe16(buf, off + 2);
+  out.msgSize = getUnalignedLe32(buf, off + 4);
+  out.flags = getUnalignedLe32(buf, off + 8);
+  out.errorNo = getUnalignedLe32(buf, off + 12);
   return out;
 }
 

@@ -6,7 +6,9 @@ import {
   VFIO_USER_HDR_SIZE,
   VFIO_USER_REGION_READ,
   VFIO_USER_REGION_WRITE,
-  writeHeader,
+  getUnalignedLe32,
+  putUnalignedLe16,
+  putUnalignedLe32,
 } from './header.js';
 
 /** struct vfio_user_region_access without data: offset u64, region u32, count u32. */
@@ -28,8 +30,9 @@ export function createRegionAccess(): RegionAccess {
   return { offset: 0, region: 0, count: 0 };
 }
 
+/** The u64 offset at `off` (the caller checked the length). */
 function readOffset(buf: Buffer, off: number): number {
-  return buf.readUInt32LE(off) + buf.readUInt32LE(off + 4) * 0x1_0000_0000;
+  return getUnalignedLe32(buf, off) + getUnalignedLe32(buf, off + 4) * 0x1_0000_0000;
 }
 
 function writeOffset(buf: Buffer, off: number, value: number): void {
@@ -54,8 +57,8 @@ export function readRegionAccessAt(buf: Buffer, at: number, length: number, writ
   // Error texts are built only when a check fails.
   if (length < VFIO_USER_REGION_ACCESS_SIZE) throw new VfioError('EINVAL', `region access payload of ${length} bytes`);
   out.offset = readOffset(buf, at);
-  out.region = buf.readUInt32LE(at + 8);
-  out.count = buf.readUInt32LE(at + 12);
+  out.region = getUnalignedLe32(buf, at + 8);
+  out.count = getUnalignedLe32(buf, at + 12);
   if (out.count > maxDataXferSize) throw new VfioError('EINVAL', `region access of ${out.count} bytes`);
   if (write && length - VFIO_USER_REGION_ACCESS_SIZE !== out.count) {
     throw new VfioError('EINVAL', `region write of ${out.count} bytes in ${length}`);
@@ -79,30 +82,43 @@ export function regionReadReplySize(count: number): number {
 }
 
 /**
+ * A reply's header and the access it echoes at `off`, stored without Buffer's argument checks (the
+ * server's per-message path): msgId and the access are a decoded request's, checked against the region,
+ * so every value fits its field.
+ */
+function putAccessReply(buf: Buffer, off: number, msgId: number, cmd: number, size: number, access: RegionAccess): number {
+  putUnalignedLe16(buf, off, msgId);
+  putUnalignedLe16(buf, off + 2, cmd);
+  putUnalignedLe32(buf, off + 4, size);
+  putUnalignedLe32(buf, off + 8, VFIO_USER_F_TYPE_REPLY);
+  putUnalignedLe32(buf, off + 12, 0);
+  const p = off + VFIO_USER_HDR_SIZE;
+  putUnalignedLe32(buf, p, access.offset % 0x1_0000_0000);
+  putUnalignedLe32(buf, p + 4, Math.floor(access.offset / 0x1_0000_0000));
+  putUnalignedLe32(buf, p + 8, access.region);
+  putUnalignedLe32(buf, p + 12, access.count);
+  return p + VFIO_USER_REGION_ACCESS_SIZE;
+}
+
+/**
  * Writes a REGION_READ reply's header and access header at `off` (no allocation) and returns the
  * offset where the caller puts the `access.count` data bytes; the reply is regionReadReplySize(count).
+ * `msgId` and `access` are those of the request, as decoded and checked.
  */
 export function writeRegionReadReply(buf: Buffer, off: number, msgId: number, access: RegionAccess): number {
-  writeHeader(buf, off, msgId, VFIO_USER_REGION_READ, regionReadReplySize(access.count), VFIO_USER_F_TYPE_REPLY, 0);
-  const p = off + VFIO_USER_HDR_SIZE;
-  writeOffset(buf, p, access.offset);
-  buf.writeUInt32LE(access.region, p + 8);
-  buf.writeUInt32LE(access.count, p + 12);
-  return p + VFIO_USER_REGION_ACCESS_SIZE;
+  return putAccessReply(buf, off, msgId, VFIO_USER_REGION_READ, regionReadReplySize(access.count), access);
 }
 
 /** Size of a REGION_WRITE reply: the header and the access echoed without data. */
 export const VFIO_USER_REGION_WRITE_REPLY_SIZE = VFIO_USER_HDR_SIZE + VFIO_USER_REGION_ACCESS_SIZE;
 
-/** Writes a whole REGION_WRITE reply (VFIO_USER_REGION_WRITE_REPLY_SIZE bytes) at `off` and returns its size. */
+/**
+ * Writes a whole REGION_WRITE reply (VFIO_USER_REGION_WRITE_REPLY_SIZE bytes) at `off` and returns its size.
+ * `msgId` and `access` are those of the request, as decoded and checked.
+ */
 export function writeRegionWriteReply(buf: Buffer, off: number, msgId: number, access: RegionAccess): number {
-  const size = VFIO_USER_REGION_WRITE_REPLY_SIZE;
-  writeHeader(buf, off, msgId, VFIO_USER_REGION_WRITE, size, VFIO_USER_F_TYPE_REPLY, 0);
-  const p = off + VFIO_USER_HDR_SIZE;
-  writeOffset(buf, p, access.offset);
-  buf.writeUInt32LE(access.region, p + 8);
-  buf.writeUInt32LE(access.count, p + 12);
-  return size;
+  putAccessReply(buf, off, msgId, VFIO_USER_REGION_WRITE, VFIO_USER_REGION_WRITE_REPLY_SIZE, access);
+  return VFIO_USER_REGION_WRITE_REPLY_SIZE;
 }
 
 /**
