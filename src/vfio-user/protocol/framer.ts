@@ -68,6 +68,7 @@ export class VfioUserMessage {
 
   /** Closes the fds not taken. Safe to repeat. */
   closeFds(): void {
+    if (this.#fds.length === 0) return; // the usual case, on every message
     const fds = this.#fds;
     this.#fds = NO_FDS;
     for (const fd of fds) this.#closeFd(fd);
@@ -117,8 +118,13 @@ export class MessageFramer {
   readonly #hardCap: number;
   #maxMessageSize: number;
 
+  /*
+   * Framed items not yet handed out: #queue[#queueHead, #queueTail). The array keeps its length when it
+   * empties (the slots handed out are cleared) so that a message per push does not shrink and regrow it.
+   */
   readonly #queue: (VfioUserMessage | FramingError | undefined)[] = [];
   #queueHead = 0;
+  #queueTail = 0;
 
   /* A header split across chunks. */
   readonly #hdrBuf = Buffer.alloc(VFIO_USER_HDR_SIZE);
@@ -238,12 +244,12 @@ export class MessageFramer {
 
   /** The next message or framing error, in stream order; undefined when none is ready. */
   next(): VfioUserMessage | FramingError | undefined {
-    if (this.#queueHead === this.#queue.length) return undefined;
+    if (this.#queueHead === this.#queueTail) return undefined;
     const item = this.#queue[this.#queueHead];
     this.#queue[this.#queueHead++] = undefined;
-    if (this.#queueHead === this.#queue.length) {
-      this.#queue.length = 0;
+    if (this.#queueHead === this.#queueTail) {
       this.#queueHead = 0;
+      this.#queueTail = 0;
     }
     return item;
   }
@@ -251,12 +257,13 @@ export class MessageFramer {
   /** Drops everything not yet handed out, closing its fds. Later pushes only close fds. Safe to repeat. */
   destroy(): void {
     this.#dead = true;
-    for (let i = this.#queueHead; i < this.#queue.length; i++) {
+    for (let i = this.#queueHead; i < this.#queueTail; i++) {
       const item = this.#queue[i];
       if (item instanceof VfioUserMessage) item.closeFds();
     }
     this.#queue.length = 0;
     this.#queueHead = 0;
+    this.#queueTail = 0;
     this.#dropFds();
     this.#header = undefined;
     this.#body = undefined;
@@ -274,10 +281,10 @@ export class MessageFramer {
     if (size < VFIO_USER_HDR_SIZE || size > this.#hardCap) {
       // No way to find the next header: everything after this one is dropped.
       this.#dead = true;
-      this.#queue.push(new FramingError(header, new VfioError('EINVAL', `bad msg_size ${size}`), true));
+      this.#enqueue(new FramingError(header, new VfioError('EINVAL', `bad msg_size ${size}`), true));
     } else {
       this.#skip = size - VFIO_USER_HDR_SIZE;
-      this.#queue.push(
+      this.#enqueue(
         new FramingError(header, new VfioError('EINVAL', `msg_size ${size} above the limit ${this.#maxMessageSize}`), false),
       );
     }
@@ -311,7 +318,11 @@ export class MessageFramer {
     const msg = new VfioUserMessage(header, bytes, payloadOffset, payloadLength, fds, this.#closeFd);
     this.#lastMessage = msg;
     this.#lastDiscarded = false;
-    this.#queue.push(msg);
+    this.#enqueue(msg);
+  }
+
+  #enqueue(item: VfioUserMessage | FramingError): void {
+    this.#queue[this.#queueTail++] = item;
   }
 
   #dropFds(): void {
