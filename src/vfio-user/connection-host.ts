@@ -3,7 +3,7 @@
 import type { Logger } from '../base/log.js';
 import type { Connection } from './connection.js';
 import type { DeviceUser } from './device-user.js';
-import type { CommandHandler } from './handler.js';
+import type { CommandTable } from './handler.js';
 import type { DmaRwLayout, ServerCapabilityLimits } from './protocol/index.js';
 
 /** Tuning of the hot path (see DESIGN.md section 9). */
@@ -27,7 +27,7 @@ export interface ConnectionHost {
   /** What VERSION offers at most. */
   readonly limits: Readonly<ServerCapabilityLimits>;
   /** The command table: command number -> handler. */
-  readonly handlers: ReadonlyMap<number, CommandHandler>;
+  readonly handlers: CommandTable;
   /** Opens the device as a new user (a process of its own); throws VfioError (EBUSY when in use). Close it with DeviceUser.close. */
   openUser(conn: Connection): DeviceUser;
   /** Bytes arrived on `conn` (for busy-poll fairness). */

@@ -3,7 +3,7 @@
 // (libvfio-user lib/libvfio-user.c process_request/handle_request; vfio-user.rst "Error handling").
 import { Errno, VfioError, errnoName } from '../uapi/errno.js';
 import type { Connection } from './connection.js';
-import type { CommandHandler } from './handler.js';
+import type { CommandTable } from './handler.js';
 import {
   VFIO_USER_F_TYPE_COMMAND,
   VFIO_USER_F_TYPE_MASK,
@@ -17,7 +17,7 @@ import {
  * any other throw is a bug, answered with EIO (the server and the connection live on). Every fd the message
  * carried and the handler did not take is closed here.
  */
-export function dispatchMessage(conn: Connection, handlers: ReadonlyMap<number, CommandHandler>, msg: VfioUserMessage): void {
+export function dispatchMessage(conn: Connection, handlers: CommandTable, msg: VfioUserMessage): void {
   const h = msg.header;
   try {
     if ((h.flags & VFIO_USER_F_TYPE_MASK) !== VFIO_USER_F_TYPE_COMMAND) {
@@ -34,7 +34,7 @@ export function dispatchMessage(conn: Connection, handlers: ReadonlyMap<number, 
       conn.close();
       return;
     }
-    const handler = handlers.get(h.cmd);
+    const handler = handlers[h.cmd];
     if (handler === undefined) throw new VfioError('EINVAL', `unknown command ${h.cmd}`);
     if (conn.negotiated !== undefined && msg.fdCount > conn.negotiated.server.maxMsgFds) {
       throw new VfioError('EINVAL', `${msg.fdCount} fds above max_msg_fds`);

@@ -12,7 +12,7 @@ import { Connection } from './connection.js';
 import { DEFAULT_HOT_PATH, type ConnectionHost, type HotPathOptions } from './connection-host.js';
 import type { DeviceProcessFactory } from './device-process.js';
 import { DeviceUser } from './device-user.js';
-import type { CommandHandler } from './handler.js';
+import { commandTable, type CommandTable } from './handler.js';
 import { deviceHandlers } from './handlers-device.js';
 import { dmaHandlers } from './handlers-dma.js';
 import { featureHandlers } from './handlers-feature.js';
@@ -26,13 +26,7 @@ const CLOSE_GRACE_MS = 1000;
 const ACTIVE_WINDOW_MS = 2;
 
 /** The command table: command number -> handler, one file per command family. */
-const HANDLERS: ReadonlyMap<number, CommandHandler> = new Map([
-  ...versionHandlers,
-  ...dmaHandlers,
-  ...deviceHandlers,
-  ...regionHandlers,
-  ...featureHandlers,
-]);
+const HANDLERS: CommandTable = commandTable([versionHandlers, dmaHandlers, deviceHandlers, regionHandlers, featureHandlers]);
 
 export interface VfioUserServerOptions {
   readonly logger?: Logger;
