@@ -32,8 +32,8 @@ export interface ConnectionHost {
   openUser(conn: Connection): DeviceUser;
   /** Bytes arrived on `conn` (for busy-poll fairness). */
   noteActivity(conn: Connection): void;
-  /** Whether this connection may busy-poll now (no other connection is active). */
-  mayBusyPoll(conn: Connection): boolean;
+  /** Whether this connection may busy-poll now (no other connection is active); `now` is performance.now(). */
+  mayBusyPoll(conn: Connection, now: number): boolean;
   /** Called once the connection is closed and torn down. */
   connectionClosed(conn: Connection): void;
 }

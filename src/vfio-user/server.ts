@@ -88,7 +88,7 @@ export class VfioUserServer {
       handlers: HANDLERS,
       openUser: (conn) => this.#openUser(conn),
       noteActivity: (conn) => this.#noteActivity(conn),
-      mayBusyPoll: (conn) => this.#mayBusyPoll(conn),
+      mayBusyPoll: (conn, now) => this.#mayBusyPoll(conn, now),
       connectionClosed: (conn) => this.#connectionClosed(conn),
     };
   }
@@ -209,8 +209,8 @@ export class VfioUserServer {
   }
 
   /** Busy polling is for a connection that has the server to itself: never while another is active. */
-  #mayBusyPoll(conn: Connection): boolean {
-    return conn === this.#lastActive && performance.now() - this.#otherActiveAt > ACTIVE_WINDOW_MS;
+  #mayBusyPoll(conn: Connection, now: number): boolean {
+    return conn === this.#lastActive && now - this.#otherActiveAt > ACTIVE_WINDOW_MS;
   }
 
   #connectionClosed(conn: Connection): void {
