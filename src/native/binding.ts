@@ -57,18 +57,7 @@ export interface NativeBinding {
   recvmsg(fd: number, buf: Uint8Array, offset: number, length: number, fdsOut: Int32Array, spinNs?: number): number;
   peekOffsets(fd: number): void;
   dropPeeked(fd: number, buf: Uint8Array, count: number, io: Int32Array): number;
-  exchange(
-    fd: number,
-    tx: Uint8Array | undefined,
-    txLength: number,
-    owed: number,
-    buf: Uint8Array,
-    offset: number,
-    length: number,
-    io: Int32Array,
-    spinNs: number,
-    peek: boolean,
-  ): number;
+  exchange(fd: number, tx: Uint8Array | undefined, buf: Uint8Array, io: Int32Array): number;
   pollWait(fd: number, events: number, timeoutNs: number): number;
 
   mmap(fd: number, offset: number, length: number, writable: boolean): ArrayBuffer;

@@ -102,17 +102,19 @@ export const peekOffsets: (fd: number) => void = binding.peekOffsets;
 export const dropPeeked: (fd: number, buf: Uint8Array, count: number, io: Int32Array) => number = binding.dropPeeked;
 /**
  * A server's round trip in one call (each call into the addon costs about a microsecond right after a context
- * switch, as much as a system call). `owed` is how many bytes at the head of the queue were peeked and handled.
+ * switch, as much as a system call). The scalar inputs are in `io`, so that the call has four arguments to parse
+ * rather than ten: io[0] = txLength, io[1] = owed (how many bytes at the head of the queue were peeked and
+ * handled), io[2] = spinNs (an int32: up to about 2.1 s), io[3] = 1 to peek, 0 not to. Then:
  * 1. txLength > 0: sends tx[0, txLength) (MSG_NOSIGNAL|MSG_DONTWAIT); io[0] = bytes sent or -errno. When not all
  *    of it went, step 3 does not spin.
  * 2. Drops the owed bytes. Dropping is what frees the kernel's buffers and wakes a peer blocked in recv on its
  *    end: after step 1 woke that peer it is awake already and nobody is woken. But when the peer preempted step
  *    1 (it took over 3 µs), it has read the reply, sent its next request and gone back to sleep: then the bytes
  *    stay owed (io[2]) and are dropped after a later send, when over 1 KiB is owed, or when nothing new comes.
- * 3. Receives new bytes into buf[offset, offset+length), busy-polling for spinNs (sched_yield between tries).
- *    With `peek` (the socket needs peekOffsets) the new bytes stay queued too (io[1] = 0; owed once handled)
- *    unless they carry fds, which only a real read takes; otherwise (and then) it is a real recvmsg (io[1] = 1)
- *    with the fd count in io[3] and the fds, now the caller's, in io[4..] (the rules of recvmsg's fdsOut).
+ * 3. Receives new bytes into buf (all of it), busy-polling for spinNs (sched_yield between tries). With peek
+ *    (the socket needs peekOffsets) the new bytes stay queued too (io[1] = 0; owed once handled) unless they
+ *    carry fds, which only a real read takes; otherwise (and then) it is a real recvmsg (io[1] = 1) with the fd
+ *    count in io[3] and the fds, now the caller's, in io[4..] (the rules of recvmsg's fdsOut).
  * Returns the count of new bytes, 0 at EOF or -errno (-EAGAIN: nothing new within the window, nothing owed);
  * -EPROTO (71) when owed bytes were not there as peeked (treat the stream as broken).
  */

@@ -258,9 +258,11 @@ constexpr int64_t kPreemptedSendNs = 3000;
 // about 1 KiB of it), and when a quarter of it is used, dropping bytes no longer wakes the peer.
 constexpr int64_t kMaxOwed = 1024;
 
-// exchange(fd, tx, txLength, owed, buf, offset, length, io, spinNs, peek): a server's round trip in
-// one call (each call into the addon costs about a microsecond right after a context switch).
-// `owed` is how many bytes at the head of the queue were peeked and handled already.
+// exchange(fd, tx, buf, io): a server's round trip in one call (each call into the addon costs about
+// a microsecond right after a context switch). The scalar inputs come in io, so that the call parses
+// four arguments instead of ten (each one more pass through N-API, on cold caches after a switch):
+// io[0] = txLength, io[1] = owed (how many bytes at the head of the queue were peeked and handled
+// already), io[2] = spinNs, io[3] = 1 to peek, 0 not to.
 //  1. txLength > 0: sendmsg(tx[0, txLength), MSG_NOSIGNAL|MSG_DONTWAIT); io[0] = bytes sent or
 //     -errno. When not all went, step 3 does not spin.
 //  2. Drops the owed bytes, which frees the kernel's buffers and so wakes a peer blocked in recv on
@@ -269,35 +271,33 @@ constexpr int64_t kMaxOwed = 1024;
 //     sent its next request and gone back to sleep, and dropping now would wake it for nothing (on
 //     one CPU that is two more context switches): the bytes stay owed, to be dropped after a later
 //     send, or when over kMaxOwed are owed, or when the call returns with nothing new.
-//  3. Receives new bytes into buf[offset, offset+length), busy-polling for spinNs: while nothing new
-//     is there it yields the CPU (sched_yield) and tries again. With `peek` (the socket needs
-//     peekOffsets) by recvmsg(MSG_PEEK) past the owed bytes (io[1] = 0: the new bytes stay queued
-//     too) unless they carry fds, which only a real read takes; otherwise (and then, after dropping
-//     the owed bytes) by a real recvmsg (io[1] = 1) with the fd count in io[3] and the fds, now the
-//     caller's, in io[4..] (the rules of recvmsg's fdsOut).
+//  3. Receives new bytes into buf (all of it), busy-polling for spinNs: while nothing new is there it
+//     yields the CPU (sched_yield) and tries again. With peek (the socket needs peekOffsets) by
+//     recvmsg(MSG_PEEK) past the owed bytes (io[1] = 0: the new bytes stay queued too) unless they
+//     carry fds, which only a real read takes; otherwise (and then, after dropping the owed bytes) by
+//     a real recvmsg (io[1] = 1) with the fd count in io[3] and the fds, now the caller's, in io[4..]
+//     (the rules of recvmsg's fdsOut).
 // io[2] = bytes still owed at the head of the queue (ahead of any new peeked bytes).
-// Returns the count of new bytes (at buf[offset]), 0 at EOF, or -errno (-EAGAIN: nothing new within
-// the window, and nothing owed); -EPROTO when owed bytes were not there (treat the stream as broken).
+// Returns the count of new bytes (at buf[0]), 0 at EOF, or -errno (-EAGAIN: nothing new within the
+// window, and nothing owed); -EPROTO when owed bytes were not there (treat the stream as broken).
 napi_value Exchange(napi_env env, napi_callback_info info) {
-  VFIO_ARGS(10);
+  VFIO_ARGS(4);
   int32_t fd;
   uint8_t* tx = nullptr;
   size_t txTotal = 0;
-  int64_t txLength = 0;
-  int64_t owed = 0;
   uint8_t* data;
   size_t len;
   int32_t* io;
   size_t ioLen;
-  int64_t spinNs = 0;
-  bool peek = false;
-  if (!argInt32(env, argv[0], "fd", &fd) || !argInt64(env, argv[2], "txLength", &txLength) ||
-      (txLength > 0 && !argBytes(env, argv[1], "tx", &tx, &txTotal)) ||
-      !argInt64(env, argv[3], "owed", &owed) || !argRange(env, argv + 4, false, &data, &len) ||
-      !argInt32Array(env, argv[7], "io must be an Int32Array of at least 4", 4, &io, &ioLen) ||
-      !argInt64(env, argv[8], "spinNs", &spinNs) || !argBool(env, argv[9], "peek", &peek)) {
+  if (!argInt32(env, argv[0], "fd", &fd) || !argBytes(env, argv[2], "buf", &data, &len) ||
+      !argInt32Array(env, argv[3], "io must be an Int32Array of at least 4", 4, &io, &ioLen)) {
     return nullptr;
   }
+  const int64_t txLength = io[0];
+  int64_t owed = io[1];
+  int64_t spinNs = io[2];
+  const bool peek = io[3] != 0;
+  if (txLength > 0 && !argBytes(env, argv[1], "tx", &tx, &txTotal)) return nullptr;
   if (txLength < 0 || static_cast<size_t>(txLength) > txTotal || owed < 0) {
     return throwRange(env, "txLength or owed out of range");
   }

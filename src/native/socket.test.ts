@@ -175,6 +175,15 @@ test('recvmsg with spinNs: data already there comes at once; nothing within the 
   assert.ok(waited >= 2_000_000, `returned after ${waited} ns, before the 2 ms window`);
 });
 
+/** native.exchange with its scalar inputs put into io, as the transport does. */
+function exchange(fd: number, tx: Uint8Array | undefined, txLength: number, owed: number, buf: Uint8Array, io: Int32Array, spinNs: number, peek: boolean): number {
+  io[0] = txLength;
+  io[1] = owed;
+  io[2] = spinNs;
+  io[3] = peek ? 1 : 0;
+  return native.exchange(fd, tx, buf, io);
+}
+
 test('exchange: sends, drops the owed bytes, peeks past them (SO_PEEK_OFF); -EAGAIN settles what is owed', (t) => {
   const [server, client] = pair(t);
   native.peekOffsets(server);
@@ -184,14 +193,14 @@ test('exchange: sends, drops the owed bytes, peeks past them (SO_PEEK_OFF); -EAG
   const fdsOut = new Int32Array(4);
   native.sendmsg(client, Buffer.from('request-1'));
   // A first receive: peeked, so the bytes stay queued.
-  assert.equal(native.exchange(server, undefined, 0, 0, buf, 0, 256, io, 0, true), 9);
+  assert.equal(exchange(server, undefined, 0, 0, buf, io, 0, true), 9);
   assert.deepEqual([io[1], io[2]], [0, 0]);
   assert.equal(buf.toString('latin1', 0, 9), 'request-1');
   native.sendmsg(client, Buffer.from('request-2'));
   // Reply, owing the 9 peeked bytes: they are dropped after a quick send, or stay owed (io[2]) after one that took
   // long (as if preempted); either way the peek sees only the new bytes.
   const reply = Buffer.from('reply-1');
-  assert.equal(native.exchange(server, reply, reply.length, 9, buf, 0, 256, io, 0, true), 9);
+  assert.equal(exchange(server, reply, reply.length, 9, buf, io, 0, true), 9);
   assert.deepEqual([io[0], io[1]], [reply.length, 0]);
   assert.ok(io[2] === 0 || io[2] === 9, `owed ${io[2]}`);
   assert.equal(buf.toString('latin1', 0, 9), 'request-2');
@@ -199,7 +208,7 @@ test('exchange: sends, drops the owed bytes, peeks past them (SO_PEEK_OFF); -EAG
   assert.equal(native.recvmsg(client, got, 0, 256, fdsOut), reply.length);
   assert.equal(got.toString('latin1', 0, reply.length), 'reply-1');
   // Nothing new: -EAGAIN, and the owed bytes are gone from the socket.
-  assert.equal(native.exchange(server, undefined, 0, owed, buf, 0, 256, io, 0, true), -EAGAIN);
+  assert.equal(exchange(server, undefined, 0, owed, buf, io, 0, true), -EAGAIN);
   assert.equal(io[2], 0);
   native.sendmsg(client, Buffer.from('request-3'));
   assert.equal(native.recvmsg(server, got, 0, 256, fdsOut), 9);
@@ -214,21 +223,21 @@ test('exchange: bytes that carry fds are read for real, fds included; owed or dr
   const efd = native.eventfd();
   t.after(() => native.close(efd));
   native.sendmsg(client, Buffer.from('with-fd'), [efd]);
-  assert.equal(native.exchange(server, undefined, 0, 0, buf, 0, 256, io, 0, true), 7);
+  assert.equal(exchange(server, undefined, 0, 0, buf, io, 0, true), 7);
   assert.deepEqual([io[1], io[3]], [1, 1]); // a real read, one fd
   const fd = io[4] ?? -1;
   assert.ok(native.fdIsOpen(fd));
   native.close(fd);
   // Nothing was peeked, so owing bytes is a broken stream.
-  assert.equal(native.exchange(server, undefined, 0, 5, buf, 0, 256, io, 0, true), -71);
+  assert.equal(exchange(server, undefined, 0, 5, buf, io, 0, true), -71);
   // dropPeeked drops what a peek left queued, and only that.
   native.sendmsg(client, Buffer.from('peeked'));
-  assert.equal(native.exchange(server, undefined, 0, 0, buf, 0, 256, io, 0, true), 6);
+  assert.equal(exchange(server, undefined, 0, 0, buf, io, 0, true), 6);
   assert.equal(native.dropPeeked(server, buf, 6, io), 0);
   assert.equal(native.dropPeeked(server, buf, 1, io), -71);
   // Without peek it is a plain recvmsg.
   native.sendmsg(client, Buffer.from('plain'));
-  assert.equal(native.exchange(server, undefined, 0, 0, buf, 0, 256, io, 0, false), 5);
+  assert.equal(exchange(server, undefined, 0, 0, buf, io, 0, false), 5);
   assert.equal(io[1], 1);
-  assert.throws(() => native.exchange(server, Buffer.alloc(4), 8, 0, buf, 0, 256, io, 0, true), RangeError);
+  assert.throws(() => exchange(server, Buffer.alloc(4), 8, 0, buf, io, 0, true), RangeError);
 });

@@ -6,6 +6,7 @@ import { MessageFramer } from './protocol/index.js';
 
 const { EAGAIN, EINTR } = native;
 const INITIAL_RECV = 64 * 1024;
+const INT32_MAX = 0x7fff_ffff;
 /** A peer that stops reading: beyond this many queued bytes we stop reading from it too (backpressure). */
 const MAX_QUEUED = 4 * 1024 * 1024;
 
@@ -31,7 +32,7 @@ export class Transport {
   readonly framer: MessageFramer;
   #buf: Buffer;
   readonly #maxRecv: number;
-  /** native.exchange's io: [sent, realRead, owed, nfds, fds...]. */
+  /** native.exchange's io: in [txLength, owed, spinNs, peek], out [sent, realRead, owed, nfds, fds...]. */
   readonly #io: Int32Array;
   readonly #watcher: native.FdWatcher;
   readonly #events: TransportEvents;
@@ -98,7 +99,11 @@ export class Transport {
     if (this.#closing) return -EAGAIN; // close() stopped reading: only the queued output goes
     if (this.#pending.length > 0) spinNs = 0; // the peer is not reading: no point waiting for it
     const io = this.#io;
-    const n = native.exchange(this.fd, tx, txLength, this.#peeked, this.#buf, 0, this.#buf.length, io, spinNs, this.#peek);
+    io[0] = txLength;
+    io[1] = this.#peeked;
+    io[2] = Math.min(spinNs, INT32_MAX); // the poll window halves with >> 1: it is an int32 already
+    io[3] = this.#peek ? 1 : 0;
+    const n = native.exchange(this.fd, tx, this.#buf, io);
     this.#peeked = io[2] ?? 0; // handled bytes the call left queued (see native.exchange)
     if (n > 0) {
       if (io[1] === 0) {
